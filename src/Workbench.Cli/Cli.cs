@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Reflection;
+
+namespace Workbench.Cli;
+
+/// <summary>A bad command line: printed as one line, exit code 2.</summary>
+public sealed class CliUsageException(string message) : Exception(message);
+
+/// <summary>An option a command accepts. <see cref="ValueName"/> null means a flag without a value.</summary>
+public sealed record CliOption(string Name, string Description, string? ValueName = null, string? Default = null);
+
+/// <summary>
+/// One `workbench` command. Commands are discovered by reflection, so each lives in its own file
+/// under Commands/ and adding one touches nothing else. <see cref="Name"/> may have several words
+/// ("data fetch").
+/// </summary>
+public abstract class CliCommand
+{
+    public abstract string Name { get; }
+    public abstract string Summary { get; }
+    public virtual IReadOnlyList<(string Name, string Description)> Positionals => [];
+    /// <summary>True when the positionals may repeat (e.g. several notebook paths).</summary>
+    public virtual bool VariadicPositionals => false;
+    public virtual IReadOnlyList<CliOption> Options => [];
+    public abstract int Execute(CliArgs args);
+
+    public string Help()
+    {
+        var w = new StringWriter();
+        w.WriteLine($"workbench {Name} — {Summary}");
+        w.WriteLine();
+        var pos = string.Concat(Positionals.Select(p => $" <{p.Name}>{(VariadicPositionals ? "..." : "")}"));
+        w.WriteLine($"Usage: workbench {Name}{pos}{(Options.Count > 0 ? " [options]" : "")}");
+        foreach (var p in Positionals) w.WriteLine($"  <{p.Name}>  {p.Description}");
+        if (Options.Count > 0)
+        {
+            w.WriteLine();
+            w.WriteLine("Options:");
+            foreach (var o in Options)
+                w.WriteLine($"  --{o.Name}{(o.ValueName is null ? "" : $" <{o.ValueName}>"),-22}  {o.Description}{(o.Default is null ? "" : $" (default: {o.Default})")}");
+        }
+        w.WriteLine("  --help                  Show this help.");
+        return w.ToString();
+    }
+}
+
+/// <summary>Parsed arguments of one command, with typed accessors that reject bad values.</summary>
+public sealed class CliArgs
+{
+    readonly Dictionary<string, string?> _options;
+    public IReadOnlyList<string> Positionals { get; }
+    public string Command { get; }
+
+    CliArgs(string command, Dictionary<string, string?> options, List<string> positionals)
+    {
+        Command = command; _options = options; Positionals = positionals;
+    }
+
+    public static CliArgs Parse(CliCommand command, IReadOnlyList<string> args)
+    {
+        var known = command.Options.ToDictionary(o => o.Name);
+        var options = new Dictionary<string, string?>();
+        var positionals = new List<string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            var a = args[i];
+            if (a.StartsWith("--", StringComparison.Ordinal))
+            {
+                var name = a[2..];
+                string? inline = null;
+                int eq = name.IndexOf('=');
+                if (eq >= 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
+                if (!known.TryGetValue(name, out var opt))
+                    throw new CliUsageException($"unknown option '--{name}' for 'workbench {command.Name}'");
+                if (opt.ValueName is null)
+                {
+                    if (inline is not null) throw new CliUsageException($"option '--{name}' takes no value, got '{inline}'");
+                    options[name] = null;
+                }
+                else
+                {
+                    var value = inline ?? (i + 1 < args.Count ? args[++i] : throw new CliUsageException($"option '--{name}' needs a value <{opt.ValueName}>"));
+                    // Repeatable options (e.g. --param A=1 --param B=2) accumulate, separated by a newline.
+                    options[name] = options.TryGetValue(name, out var prev) && prev is not null ? prev + "\n" + value : value;
+                }
+            }
+            else positionals.Add(a);
+        }
+        int max = command.VariadicPositionals ? int.MaxValue : command.Positionals.Count;
+        if (positionals.Count > max)
+            throw new CliUsageException($"unexpected argument '{positionals[max]}' for 'workbench {command.Name}'");
+        return new CliArgs(command.Name, options, positionals);
+    }
+
+    public bool Has(string name) => _options.ContainsKey(name);
+
+    public string? Get(string name) => _options.TryGetValue(name, out var v) ? v : null;
+
+    public IReadOnlyList<string> GetAll(string name) => Get(name)?.Split('\n') ?? [];
+
+    public string Get(string name, string fallback) => Get(name) ?? fallback;
+
+    public int GetInt(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var s = Get(name);
+        if (s is null) return fallback;
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v))
+            throw new CliUsageException($"--{name} expects an integer, got '{s}'");
+        if (v < min || v > max)
+            throw new CliUsageException($"--{name} expects a value in [{min}, {max}], got {v}");
+        return v;
+    }
+
+    public double GetDouble(string name, double fallback, double min = double.MinValue, double max = double.MaxValue)
+    {
+        var s = Get(name);
+        if (s is null) return fallback;
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || double.IsNaN(v))
+            throw new CliUsageException($"--{name} expects a number, got '{s}'");
+        if (v < min || v > max)
+            throw new CliUsageException($"--{name} expects a value in [{min}, {max}], got {v}");
+        return v;
+    }
+
+    /// <summary>A value that must be one of <paramref name="allowed"/> (compared case-insensitively).</summary>
+    public string GetChoice(string name, string fallback, params string[] allowed)
+    {
+        var s = Get(name) ?? fallback;
+        return allowed.FirstOrDefault(a => string.Equals(a, s, StringComparison.OrdinalIgnoreCase))
+            ?? throw new CliUsageException($"--{name} expects one of {string.Join(", ", allowed)}, got '{s}'");
+    }
+}
+
+/// <summary>Finds the command a command line names and runs it.</summary>
+public static class CliApp
+{
+    public static IReadOnlyList<CliCommand> Commands { get; } = typeof(CliApp).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(CliCommand)) && !t.IsAbstract)
+        .Select(t => (CliCommand)Activator.CreateInstance(t)!)
+        .OrderBy(c => c.Name, StringComparer.Ordinal)
+        .ToList();
+
+    public static string Help()
+    {
+        var w = new StringWriter();
+        w.WriteLine("workbench — a research workbench for neural-network interpretability");
+        w.WriteLine();
+        w.WriteLine("Usage: workbench <command> [options]   (workbench <command> --help for details)");
+        w.WriteLine();
+        foreach (var c in Commands) w.WriteLine($"  {c.Name,-20} {c.Summary}");
+        return w.ToString();
+    }
+
+    /// <summary>Runs a command line; returns the exit code (0 ok, 1 failure, 2 usage error).</summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        if (args.Length == 0 || args is ["--help"] or ["-h"] or ["help"])
+        {
+            stdout.Write(Help());
+            return args.Length == 0 ? 2 : 0;
+        }
+        // Longest command name that prefixes the arguments ("bench train" before "bench").
+        var match = Commands
+            .Select(c => (Command: c, Words: c.Name.Split(' ')))
+            .Where(c => c.Words.Length <= args.Length && c.Words.SequenceEqual(args.Take(c.Words.Length)))
+            .OrderByDescending(c => c.Words.Length)
+            .FirstOrDefault();
+        if (match.Command is null)
+        {
+            var group = Commands.Where(c => c.Name.StartsWith(args[0] + " ", StringComparison.Ordinal)).ToList();
+            if (group.Count > 0 && (args.Length == 1 || args[1] is "--help" or "-h"))
+            {
+                foreach (var c in group) stdout.WriteLine($"  workbench {c.Name,-20} {c.Summary}");
+                return args.Length == 1 ? 2 : 0;
+            }
+            stderr.WriteLine($"workbench: error: unknown command '{string.Join(' ', args.TakeWhile(a => !a.StartsWith('-')))}' (see 'workbench --help')");
+            return 2;
+        }
+        var rest = args.Skip(match.Words.Length).ToList();
+        if (rest.Contains("--help") || rest.Contains("-h"))
+        {
+            stdout.Write(match.Command.Help());
+            return 0;
+        }
+        try
+        {
+            return match.Command.Execute(CliArgs.Parse(match.Command, rest));
+        }
+        catch (CliUsageException e)
+        {
+            stderr.WriteLine($"workbench: error: {e.Message} (see 'workbench {match.Command.Name} --help')");
+            return 2;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or InvalidOperationException)
+        {
+            stderr.WriteLine($"workbench: error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,1 @@
+return Workbench.Cli.CliApp.Run(args);

@@ -1,0 +1,66 @@
+namespace Workbench.Runtime;
+
+/// <summary>
+/// Where long-running work reports progress. One abstraction for every front end: the CLI shows a
+/// Spectre.Console bar, notebooks an updating display, tests nothing (<see cref="NullProgress"/>).
+/// </summary>
+public interface IProgressSink
+{
+    /// <summary>Starts a task of <paramref name="total"/> units (0 when unknown).</summary>
+    IProgressTask Start(string description, long total);
+}
+
+/// <summary>One task's progress; dispose it when the task ends.</summary>
+public interface IProgressTask : IDisposable
+{
+    /// <summary>Sets the completed units and an optional status line (e.g. "loss 0.123").</summary>
+    void Report(long completed, string? status = null);
+}
+
+/// <summary>Discards progress.</summary>
+public sealed class NullProgress : IProgressSink, IProgressTask
+{
+    public static readonly NullProgress Instance = new();
+    public IProgressTask Start(string description, long total) => this;
+    public void Report(long completed, string? status = null) { }
+    public void Dispose() { }
+}
+
+/// <summary>
+/// Plain-text progress on a <see cref="TextWriter"/> (stderr by default): a line when a task starts,
+/// at most one line every <see cref="Interval"/>, and one when it ends. For logs and CI.
+/// </summary>
+public sealed class TextProgress(TextWriter? writer = null) : IProgressSink
+{
+    readonly TextWriter _writer = writer ?? Console.Error;
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public IProgressTask Start(string description, long total)
+    {
+        _writer.WriteLine($"{description}: started");
+        return new Task(this, description, total);
+    }
+
+    sealed class Task(TextProgress owner, string description, long total) : IProgressTask
+    {
+        readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan _last = TimeSpan.Zero;
+        long _completed;
+        string? _status;
+
+        public void Report(long completed, string? status = null)
+        {
+            _completed = completed;
+            _status = status ?? _status;
+            if (_clock.Elapsed - _last < owner.Interval) return;
+            _last = _clock.Elapsed;
+            owner._writer.WriteLine(Line());
+        }
+
+        string Line() => total > 0
+            ? $"{description}: {_completed}/{total} ({100.0 * _completed / total:F0}%) {_status}".TrimEnd()
+            : $"{description}: {_completed} {_status}".TrimEnd();
+
+        public void Dispose() => owner._writer.WriteLine($"{Line()} done in {_clock.Elapsed.TotalSeconds:F1} s");
+    }
+}

@@ -1,0 +1,88 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.Runtime;
+
+/// <summary>
+/// Making TorchSharp usable: one place that loads the native backend, picks a device, sets the
+/// thread count and seeds every random source. All entry points (tests, CLI, notebooks) go through it.
+/// </summary>
+public static class TorchRuntime
+{
+    static readonly object Gate = new();
+    static bool _loaded;
+
+    /// <summary>
+    /// Loads TorchSharp's native backend once. The native library in the build output has already
+    /// been patched by the build (build/TorchSharpNativeFix.targets) where the host needs it; this
+    /// only turns a load failure into an error that says what to do.
+    /// </summary>
+    public static void EnsureLoaded()
+    {
+        if (_loaded) return;
+        lock (Gate)
+        {
+            if (_loaded) return;
+            try
+            {
+                torch.InitializeDeviceType(DeviceType.CPU);
+            }
+            catch (Exception e) when (e is DllNotFoundException or NotSupportedException or TypeInitializationException)
+            {
+                throw new InvalidOperationException(
+                    "TorchSharp's native library did not load. Build through `dotnet build` (the build patches " +
+                    "libLibTorchSharp.so for hosts with an older libstdc++) and reference the library from its build " +
+                    $"output ({AppContext.BaseDirectory}). Inner error: {e.Message}", e);
+            }
+            _loaded = true;
+        }
+    }
+
+    /// <summary>The default device: CUDA when the CUDA backend is built in and a GPU is present, else CPU.</summary>
+    public static Device DefaultDevice
+    {
+        get
+        {
+            EnsureLoaded();
+            return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        }
+    }
+
+    /// <summary>
+    /// Seeds every random source the workbench uses. Bitwise determinism on CPU also needs a fixed
+    /// thread count (reductions are split by thread), so call <see cref="SetThreads"/> first.
+    /// </summary>
+    public static void Seed(long seed)
+    {
+        EnsureLoaded();
+        torch.random.manual_seed(seed);
+        if (torch.cuda.is_available()) torch.cuda.manual_seed_all(seed);
+    }
+
+    /// <summary>Sets libtorch's intra-op thread count (default: the number of cores).</summary>
+    public static void SetThreads(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be >= 1.");
+        EnsureLoaded();
+        torch.set_num_threads(threads);
+    }
+
+    public static int Threads { get { EnsureLoaded(); return torch.get_num_threads(); } }
+
+    /// <summary>Versions for provenance records: workbench, TorchSharp, libtorch.</summary>
+    public static IReadOnlyDictionary<string, string> Versions()
+    {
+        EnsureLoaded();
+        return new Dictionary<string, string>
+        {
+            ["workbench"] = typeof(TorchRuntime).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
+            ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown",
+            ["libtorch"] = torch.__version__,
+            ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            ["os"] = RuntimeInformation.OSDescription,
+            ["threads"] = torch.get_num_threads().ToString(),
+        };
+    }
+}
