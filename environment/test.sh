@@ -5,6 +5,8 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash environment/setup.sh || exit 1
+# Datasets are fetched once into the cache ($WORKBENCH_DATA, default data/cache) before the tests.
+./workbench data fetch all || exit 1
 
 
 

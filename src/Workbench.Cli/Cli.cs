@@ -122,6 +122,14 @@ public sealed class CliArgs
         return v;
     }
 
+    /// <summary>Parses an option's value with a library parser; its ArgumentException becomes a usage error.</summary>
+    public T Parse<T>(string name, string fallback, Func<string, T> parse)
+    {
+        var s = Get(name) ?? fallback;
+        try { return parse(s); }
+        catch (ArgumentException e) { throw new CliUsageException($"--{name}: {e.Message}"); }
+    }
+
     /// <summary>A value that must be one of <paramref name="allowed"/> (compared case-insensitively).</summary>
     public string GetChoice(string name, string fallback, params string[] allowed)
     {
