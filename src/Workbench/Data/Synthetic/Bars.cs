@@ -1,0 +1,75 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.Data.Synthetic;
+
+/// <summary>The latent factors of a BARS image: everything needed to render it again.</summary>
+public sealed record BarsFactors(bool Vertical, bool Green, int Position, int Thickness);
+
+/// <summary>BARS images with their factors; <see cref="Counterfactual"/> re-renders them with only the colour switched.</summary>
+public sealed record BarsSet(TensorDataset Data, IReadOnlyList<BarsFactors> Factors, int Size) : IDisposable
+{
+    /// <summary>The same images with the colour (the concept) switched and nothing else: do(C = not C), for GT-CaCE.</summary>
+    public Tensor Counterfactual() => Bars.Render(Factors.Select(f => f with { Green = !f.Green }).ToList(), Size);
+
+    /// <summary>Every image re-rendered with a fixed colour: do(C = green) or do(C = red).</summary>
+    public Tensor WithColour(bool green) => Bars.Render(Factors.Select(f => f with { Green = green }).ToList(), Size);
+
+    /// <summary>1 where the bar is green, as a float vector [N].</summary>
+    public Tensor GreenIndicator() => torch.tensor(Factors.Select(f => f.Green ? 1f : 0f).ToArray());
+
+    public void Dispose() => Data.Dispose();
+}
+
+/// <summary>
+/// BARS (Goyal et al., 2019, "Explaining classifiers with Causal Concept Effect"; seed 003): one
+/// horizontal (class 0) or vertical (class 1) bar, red or green, on a black RGB canvas. The colour is
+/// the concept and is confounded with the label: P(green | class 1) and P(green | class 0) set the
+/// bias (the seed's Table 1 settings are 60/40, 99/01, 98/02, 99/50, read as % red in class 0 / class 1,
+/// i.e. P(green|1) = 1 - %red(1)). Position and thickness vary at random.
+/// </summary>
+public static class Bars
+{
+    public static BarsSet Generate(int count, double pGreenGivenVertical, double pGreenGivenHorizontal, int seed, int size = 28)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be >= 1.");
+        CheckProbability(pGreenGivenVertical, nameof(pGreenGivenVertical));
+        CheckProbability(pGreenGivenHorizontal, nameof(pGreenGivenHorizontal));
+        if (size < 8) throw new ArgumentOutOfRangeException(nameof(size), size, "size must be >= 8.");
+        var rng = new Random(seed);
+        var factors = new List<BarsFactors>(count);
+        for (int i = 0; i < count; i++)
+        {
+            bool vertical = rng.Next(2) == 1;
+            bool green = rng.NextDouble() < (vertical ? pGreenGivenVertical : pGreenGivenHorizontal);
+            int thickness = 2 + rng.Next(3);
+            factors.Add(new BarsFactors(vertical, green, rng.Next(1, size - thickness - 1), thickness));
+        }
+        var labels = torch.tensor(factors.Select(f => f.Vertical ? 1L : 0L).ToArray());
+        return new BarsSet(new TensorDataset(Render(factors, size), labels, $"bars-{count}-{pGreenGivenVertical:R}-{pGreenGivenHorizontal:R}-{seed}", 2), factors, size);
+    }
+
+    /// <summary>Renders factors as float32 RGB images [N, 3, size, size] in [0, 1].</summary>
+    public static Tensor Render(IReadOnlyList<BarsFactors> factors, int size)
+    {
+        var pixels = new float[factors.Count * 3 * size * size];
+        for (int n = 0; n < factors.Count; n++)
+        {
+            var f = factors[n];
+            int channel = f.Green ? 1 : 0;
+            int offset = (n * 3 + channel) * size * size;
+            for (int a = f.Position; a < f.Position + f.Thickness; a++)
+                for (int b = 2; b < size - 2; b++)
+                {
+                    var (row, col) = f.Vertical ? (b, a) : (a, b);
+                    pixels[offset + row * size + col] = 1f;
+                }
+        }
+        return torch.tensor(pixels, new long[] { factors.Count, 3, size, size });
+    }
+
+    static void CheckProbability(double p, string name)
+    {
+        if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(name, p, $"{name} must be a probability in [0, 1].");
+    }
+}

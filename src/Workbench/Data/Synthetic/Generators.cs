@@ -1,0 +1,110 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.Data.Synthetic;
+
+/// <summary>A 1-D regression target λ(z) = Σ A_i sin(2π k_i z + φ_i) on a grid of z in [0, 1).</summary>
+public sealed record SinusoidMixture(Tensor Z, Tensor Values, double[] Frequencies, double[] Amplitudes, double[] Phases) : IDisposable
+{
+    public void Dispose() { Z.Dispose(); Values.Dispose(); }
+}
+
+/// <summary>
+/// Deterministic synthetic data sets of seed 003's experiments. Every generator takes an explicit
+/// seed and uses its own generator, so results never depend on global random state.
+/// </summary>
+public static class Generators
+{
+    /// <summary>
+    /// Points uniform on concentric spheres in <paramref name="dimension"/> dimensions ("Hold me
+    /// tight!", Table 2): label 0 for radii below <paramref name="boundary"/>, 1 above (the seed's
+    /// radii {1, 3} vs {4, 5}: boundary 3.5).
+    /// </summary>
+    public static TensorDataset Hyperspheres(int perRadius, IReadOnlyList<double> radii, int dimension, int seed, double boundary = 3.5)
+    {
+        if (perRadius < 1) throw new ArgumentOutOfRangeException(nameof(perRadius), perRadius, "perRadius must be >= 1.");
+        if (dimension < 2) throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "dimension must be >= 2.");
+        if (radii.Count == 0 || radii.Any(r => !(r > 0))) throw new ArgumentException($"radii must be positive; got [{string.Join(", ", radii)}].", nameof(radii));
+        using var g = new torch.Generator((ulong)seed);
+        var parts = new List<Tensor>();
+        var labels = new List<long>();
+        foreach (var r in radii)
+        {
+            using var direction = torch.randn(new long[] { perRadius, dimension }, generator: g);
+            using var norms = direction.norm(1, keepdim: true);
+            parts.Add(direction / norms * r);
+            labels.AddRange(Enumerable.Repeat(r < boundary ? 0L : 1L, perRadius));
+        }
+        var x = torch.cat(parts.ToArray());
+        foreach (var p in parts) p.Dispose();
+        return new TensorDataset(x, torch.tensor(labels.ToArray()), $"spheres-{string.Join("_", radii)}-d{dimension}-{seed}", 2);
+    }
+
+    /// <summary>
+    /// One discriminative direction in Gaussian noise ("Hold me tight!", Sec. 3): x = ε·y·u + n with
+    /// y = ±1, u a unit vector and n ~ N(0, σ²I) orthogonal to u. A classifier needs only u; its margin
+    /// along u is small and along every other direction large. Labels are 0/1 for y = -1/+1.
+    /// </summary>
+    public static TensorDataset DiscriminativeDirection(int count, Tensor direction, double epsilon, double sigma, int seed)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be >= 1.");
+        if (!(epsilon > 0)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be > 0.");
+        if (!(sigma >= 0)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be >= 0.");
+        using var scope = torch.NewDisposeScope();
+        var u = direction.flatten().to_type(ScalarType.Float32);
+        u = u / u.norm();
+        using var g = new torch.Generator((ulong)seed);
+        var y = torch.randint(0, 2, new long[] { count }, generator: g, dtype: ScalarType.Int64);
+        var noise = torch.randn(new long[] { count, u.shape[0] }, generator: g) * sigma;
+        noise = noise - noise.matmul(u).unsqueeze(1) * u; // remove the component along u
+        var x = (y.to_type(ScalarType.Float32) * 2 - 1).unsqueeze(1) * u * epsilon + noise;
+        x = x.reshape(new[] { (long)count }.Concat(direction.shape).ToArray());
+        return new TensorDataset(x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), $"discriminative-{count}-{epsilon:R}-{sigma:R}-{seed}", 2);
+    }
+
+    /// <summary>
+    /// λ(z) = Σ A_i sin(2π k_i z + φ_i) on <paramref name="points"/> equally spaced z in [0, 1) (Rahaman
+    /// et al., 2019, "On the spectral bias of neural networks"; seed 003): k = 5, 10, …, 50 by default,
+    /// phases uniform in [0, 2π) from the seed.
+    /// </summary>
+    public static SinusoidMixture Sinusoids(int points, IReadOnlyList<double> amplitudes, int seed, IReadOnlyList<double>? frequencies = null)
+    {
+        frequencies ??= Enumerable.Range(1, 10).Select(i => 5.0 * i).ToArray();
+        if (points < 2) throw new ArgumentOutOfRangeException(nameof(points), points, "points must be >= 2.");
+        if (amplitudes.Count != frequencies.Count)
+            throw new ArgumentException($"amplitudes must have one value per frequency ({frequencies.Count}); got {amplitudes.Count}.", nameof(amplitudes));
+        var rng = new Random(seed);
+        var phases = frequencies.Select(_ => rng.NextDouble() * 2 * Math.PI).ToArray();
+        var z = Enumerable.Range(0, points).Select(i => (double)i / points).ToArray();
+        var values = z.Select(v => Enumerable.Range(0, frequencies.Count).Sum(i => amplitudes[i] * Math.Sin(2 * Math.PI * frequencies[i] * v + phases[i]))).ToArray();
+        return new SinusoidMixture(torch.tensor(z, new long[] { points, 1 }).to_type(ScalarType.Float32), torch.tensor(values).to_type(ScalarType.Float32),
+            frequencies.ToArray(), amplitudes.ToArray(), phases);
+    }
+
+    /// <summary>
+    /// Colored-MNIST (Goyal et al., 2019; seed 003): each digit tinted with its class's colour (ten hues
+    /// around the colour wheel) plus N(0, σ²) noise per channel, so colour and digit are confounded
+    /// with strength set by σ. Returns RGB images [N, 3, H, W] and the colour actually used [N, 3].
+    /// </summary>
+    public static (TensorDataset Data, Tensor Colours) ColoredMnist(TensorDataset mnist, double sigma, int seed)
+    {
+        if (!(sigma >= 0)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be >= 0.");
+        if (mnist.Inputs.dim() != 4 || mnist.Inputs.shape[1] != 1)
+            throw new ArgumentException($"mnist must hold grey images [N, 1, H, W]; got [{string.Join(", ", mnist.Inputs.shape)}].", nameof(mnist));
+        using var scope = torch.NewDisposeScope();
+        var palette = torch.tensor(Enumerable.Range(0, 10).SelectMany(c => HueToRgb(c / 10.0)).ToArray(), new long[] { 10, 3 });
+        using var g = new torch.Generator((ulong)seed);
+        var colours = (palette.index_select(0, mnist.Labels) + torch.randn(new long[] { mnist.Count, 3 }, generator: g) * sigma).clamp(0, 1);
+        var images = mnist.Inputs * colours.unsqueeze(-1).unsqueeze(-1);
+        return (new TensorDataset(images.MoveToOuterDisposeScope(), mnist.Labels.clone().MoveToOuterDisposeScope(), $"colored-{mnist.Name}-{sigma:R}-{seed}", mnist.Classes),
+            colours.MoveToOuterDisposeScope());
+    }
+
+    static float[] HueToRgb(double hue)
+    {
+        // HSV with S = V = 1.
+        double h = hue * 6, x = 1 - Math.Abs(h % 2 - 1);
+        (double r, double g, double b) = ((int)h) switch { 0 => (1.0, x, 0.0), 1 => (x, 1.0, 0.0), 2 => (0.0, 1.0, x), 3 => (0.0, x, 1.0), 4 => (x, 0.0, 1.0), _ => (1.0, 0.0, x) };
+        return new[] { (float)r, (float)g, (float)b };
+    }
+}

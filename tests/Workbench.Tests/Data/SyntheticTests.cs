@@ -1,0 +1,125 @@
+using TorchSharp;
+using Workbench.Data;
+using Workbench.Data.Synthetic;
+using Workbench.Data.Transforms;
+using Workbench.Runtime;
+using static TorchSharp.torch;
+
+namespace Workbench.Tests.Data;
+
+public class SyntheticTests
+{
+    public SyntheticTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Bars_confounding_matches_the_setting_and_counterfactual_switches_only_colour()
+    {
+        using var bars = Bars.Generate(4000, pGreenGivenVertical: 0.99, pGreenGivenHorizontal: 0.01, seed: 1);
+        var vertical = bars.Factors.Where(f => f.Vertical).ToList();
+        var horizontal = bars.Factors.Where(f => !f.Vertical).ToList();
+        Assert.InRange(vertical.Count(f => f.Green) / (double)vertical.Count, 0.98, 1.0);
+        Assert.InRange(horizontal.Count(f => f.Green) / (double)horizontal.Count, 0.0, 0.02);
+
+        using var cf = bars.Counterfactual();
+        // Same pixels overall (channel sum), different colour channel for every image.
+        Assert.True(cf.sum(1).equal(bars.Data.Inputs.sum(1)).all().item<bool>());
+        Assert.False(cf[0].equal(bars.Data.Inputs[0]).all().item<bool>());
+        using var green = bars.WithColour(true);
+        Assert.Equal(0f, green[.., 0].sum().item<float>());
+
+        using var again = Bars.Generate(4000, 0.99, 0.01, seed: 1);
+        Assert.True(again.Data.Inputs.equal(bars.Data.Inputs).all().item<bool>());
+        using var other = Bars.Generate(4000, 0.99, 0.01, seed: 2);
+        Assert.False(other.Data.Inputs.equal(bars.Data.Inputs).all().item<bool>());
+    }
+
+    [Fact]
+    public void Hyperspheres_lie_on_their_radii_with_labels_by_boundary()
+    {
+        using var s = Generators.Hyperspheres(100, new[] { 1.0, 3.0, 4.0, 5.0 }, dimension: 10, seed: 3);
+        using var norms = s.Inputs.norm(1);
+        var radii = norms.data<float>().ToArray();
+        var labels = s.Labels.data<long>().ToArray();
+        for (int i = 0; i < radii.Length; i++)
+        {
+            Assert.Equal(new[] { 1.0, 3.0, 4.0, 5.0 }[i / 100], radii[i], 4);
+            Assert.Equal(radii[i] < 3.5 ? 0 : 1, labels[i]);
+        }
+    }
+
+    [Fact]
+    public void Discriminative_direction_separates_only_along_u()
+    {
+        using var u = torch.zeros(4, 4);
+        u[1, 2] = torch.tensor(1f);
+        using var d = Generators.DiscriminativeDirection(500, u, epsilon: 0.5, sigma: 2.0, seed: 4);
+        using var along = d.Inputs.reshape(500, 16)[.., 6];
+        var signs = (along.sign() + 1) / 2;
+        Assert.True(signs.to_type(ScalarType.Int64).equal(d.Labels).all().item<bool>());
+        Assert.True((along.abs() - 0.5).abs().max().item<float>() < 1e-5);
+    }
+
+    [Fact]
+    public void Sinusoids_are_the_sum_of_their_components()
+    {
+        var amps = Enumerable.Repeat(1.0, 10).ToArray();
+        using var m = Generators.Sinusoids(200, amps, seed: 5);
+        double z = m.Z[17, 0].item<float>();
+        double expected = Enumerable.Range(0, 10).Sum(i => Math.Sin(2 * Math.PI * m.Frequencies[i] * z + m.Phases[i]));
+        Assert.Equal(expected, m.Values[17].item<float>(), 4);
+        Assert.Equal(new[] { 5.0, 10, 15, 20, 25, 30, 35, 40, 45, 50 }, m.Frequencies);
+    }
+
+    [Fact]
+    public void Colored_mnist_tints_digits_with_class_colours()
+    {
+        using var grey = new TensorDataset(torch.ones(20, 1, 28, 28), torch.arange(20, ScalarType.Int64) % 10, "ones");
+        var (data, colours) = Generators.ColoredMnist(grey, sigma: 0, seed: 6);
+        using (data) using (colours)
+        {
+            Assert.Equal(new long[] { 20, 3, 28, 28 }, data.Inputs.shape);
+            Assert.True(colours[0].equal(colours[10]).all().item<bool>());
+            Assert.False(colours[0].equal(colours[1]).all().item<bool>());
+        }
+    }
+
+    [Fact]
+    public void Fourier_low_and_high_pass_add_up_to_the_image()
+    {
+        using var x = torch.rand(2, 1, 28, 28, generator: new torch.Generator(7));
+        using var low = FourierFilter.LowPass(x, 4);
+        using var high = FourierFilter.HighPass(x, 4);
+        Assert.True((low + high).allclose(x, atol: 1e-5));
+        // Radius 0 keeps only the mean.
+        using var dc = FourierFilter.LowPass(x, 0);
+        Assert.True(dc.allclose(x.mean(new long[] { -2, -1 }, keepdim: true).expand_as(x), atol: 1e-5));
+    }
+
+    [Fact]
+    public void Dct_is_orthonormal_and_flipping_is_an_involution()
+    {
+        using var c = Dct2D.Matrix(28, ScalarType.Float64);
+        Assert.True(c.matmul(c.t()).allclose(torch.eye(28, dtype: ScalarType.Float64), atol: 1e-10));
+        using var x = torch.rand(3, 1, 28, 28, generator: new torch.Generator(8));
+        using var y = Dct2D.Forward(x);
+        Assert.True(Dct2D.Inverse(y).allclose(x, atol: 1e-5));
+        Assert.Equal(x.pow(2).sum().item<float>(), y.pow(2).sum().item<float>(), 1); // Parseval
+        Assert.True(Dct2D.Flip(Dct2D.Flip(x)).allclose(x, atol: 1e-5));
+        Assert.False(Dct2D.Flip(x).allclose(x, atol: 1e-3));
+    }
+
+    [Fact]
+    public void Dct_diagonal_blocks_project_onto_orthonormal_subspaces()
+    {
+        Assert.Equal(21, Dct2D.DiagonalBlockCount(28, 28));
+        using var mask = Dct2D.DiagonalBlockMask(28, 28, 5);
+        using var basis = Dct2D.Basis(mask);
+        Assert.Equal(new long[] { 64, 784 }, basis.shape);
+        Assert.True(basis.matmul(basis.t()).allclose(torch.eye(64), atol: 1e-5));
+        using var x = torch.rand(2, 1, 28, 28, generator: new torch.Generator(9));
+        using var p = Dct2D.Project(x, mask);
+        using var viaBasis = x.reshape(2, 784).matmul(basis.t()).matmul(basis).reshape(2, 1, 28, 28);
+        Assert.True(p.allclose(viaBasis, atol: 1e-4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Dct2D.DiagonalBlockMask(28, 28, 21));
+    }
+}
