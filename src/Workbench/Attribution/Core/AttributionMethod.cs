@@ -1,0 +1,174 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.Attribution;
+
+/// <summary>Everything a method's computation sees of one call.</summary>
+/// <param name="Inputs">The batch [B, ...], validated.</param>
+/// <param name="Baselines">Baselines as the method received them (null when not given), validated against the inputs.</param>
+/// <param name="Target">The target bound to the batch.</param>
+/// <param name="OutputAtInputs">The model's output at the inputs (no graph).</param>
+public sealed record AttributionContext(Tensor Inputs, Tensor? Baselines, ResolvedTarget Target, Tensor OutputAtInputs)
+{
+    public long BatchSize => Inputs.shape[0];
+    public long[] ExampleShape => Inputs.shape[1..];
+    public long ElementsPerExample => ExampleShape.Aggregate(1L, (a, b) => a * b);
+}
+
+/// <summary>What a method computes: the map, and the convergence delta where defined.</summary>
+public sealed record AttributionOutput(Tensor Map, Tensor? ConvergenceDelta = null);
+
+/// <summary>
+/// The base of every attribution method (Captum's Attribution): one call shape
+/// <c>Attribute(inputs, target, baselines)</c>, input validation, target resolution, the switch to
+/// eval mode, pass counting, and helpers for chunked gradients and scores.
+/// </summary>
+public abstract class AttributionMethod
+{
+    protected AttributionMethod(AttributionModel model, AttributionSettings? settings)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Settings = settings ?? AttributionSettings.Default;
+    }
+
+    public AttributionModel Model { get; }
+    public AttributionSettings Settings { get; }
+
+    /// <summary>Short name, e.g. "IntegratedGradients".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The parameters that decide the result (for the result's metadata and tables).</summary>
+    public virtual IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>();
+
+    /// <summary>True for methods that need baselines to be meaningful (they default to zeros).</summary>
+    protected virtual bool UsesBaselines => false;
+
+    /// <summary>Explains <paramref name="target"/> for every example of <paramref name="inputs"/> [B, ...].</summary>
+    public Attribution Attribute(Tensor inputs, Target target, Tensor? baselines = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(target);
+        Validate(inputs, baselines);
+        var module = Model.Module;
+        bool switched = module is not null && module.training;
+        if (switched) module!.eval();
+        var before = Model.Counters;
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor output;
+            using (torch.no_grad()) output = Scores(inputs);
+            var context = new AttributionContext(inputs, baselines, target.Resolve(output), output);
+            var result = Compute(context);
+            var after = Model.Counters;
+            var map = result.Map.detach().MoveToOuterDisposeScope();
+            var delta = result.ConvergenceDelta?.detach().MoveToOuterDisposeScope();
+            return new Attribution(map, Name, Parameters, target.Describe(), delta,
+                after.Forward - before.Forward, after.Examples - before.Examples, after.Backward - before.Backward, switched);
+        }
+        finally
+        {
+            if (switched) module!.train();
+        }
+    }
+
+    /// <summary>Several targets in one call, one result each.</summary>
+    public IReadOnlyList<Attribution> Attribute(Tensor inputs, IEnumerable<Target> targets, Tensor? baselines = null) =>
+        targets.Select(t => Attribute(inputs, t, baselines)).ToList();
+
+    protected abstract AttributionOutput Compute(AttributionContext context);
+
+    void Validate(Tensor inputs, Tensor? baselines)
+    {
+        if (inputs.dim() < 2)
+            throw new ArgumentException($"inputs must be a batch [batch, ...] with at least 2 dimensions; got shape [{string.Join(", ", inputs.shape)}].", nameof(inputs));
+        if (inputs.shape[0] == 0) throw new ArgumentException("inputs is an empty batch (0 examples); nothing to explain.", nameof(inputs));
+        if (!inputs.is_floating_point()) throw new ArgumentException($"inputs must be floating point; got {inputs.dtype}.", nameof(inputs));
+        if (!torch.isfinite(inputs).all().item<bool>()) throw new ArgumentException("inputs contain NaN or infinite values.", nameof(inputs));
+        if (baselines is null) return;
+        if (!UsesBaselines) throw new ArgumentException($"{Name} takes no baselines; got a tensor of shape [{string.Join(", ", baselines.shape)}].", nameof(baselines));
+        var example = inputs.shape[1..];
+        bool sameRank = baselines.dim() == inputs.dim() && baselines.shape[1..].SequenceEqual(example);
+        bool single = baselines.dim() == inputs.dim() - 1 && baselines.shape.SequenceEqual(example);
+        if (!sameRank && !single)
+            throw new ArgumentException(
+                $"baselines must have shape [{string.Join(", ", example)}], [1 or {inputs.shape[0]} or K, {string.Join(", ", example)}]; got [{string.Join(", ", baselines.shape)}].", nameof(baselines));
+        if (!torch.isfinite(baselines).all().item<bool>()) throw new ArgumentException("baselines contain NaN or infinite values.", nameof(baselines));
+    }
+
+    /// <summary>
+    /// Baselines per example [B, ...] (expanded from one baseline, or zeros when none were given).
+    /// Methods that average over several baselines use <see cref="BaselineSet"/> instead.
+    /// </summary>
+    protected static Tensor BaselinePerExample(AttributionContext c)
+    {
+        if (c.Baselines is null) return torch.zeros_like(c.Inputs);
+        var b = c.Baselines.dim() == c.Inputs.dim() - 1 ? c.Baselines.unsqueeze(0) : c.Baselines;
+        if (b.shape[0] == 1) return b.expand_as(c.Inputs).to_type(c.Inputs.dtype);
+        if (b.shape[0] == c.BatchSize) return b.to_type(c.Inputs.dtype);
+        throw new ArgumentException($"{b.shape[0]} baselines given for {c.BatchSize} examples; this method takes one baseline or one per example.", "baselines");
+    }
+
+    /// <summary>A set of K baselines [K, ...] (a distribution to average or sample over; zeros when none were given).</summary>
+    protected static Tensor BaselineSet(AttributionContext c)
+    {
+        if (c.Baselines is null) return torch.zeros(c.ExampleShape, c.Inputs.dtype, c.Inputs.device).unsqueeze(0);
+        return (c.Baselines.dim() == c.Inputs.dim() - 1 ? c.Baselines.unsqueeze(0) : c.Baselines).to_type(c.Inputs.dtype);
+    }
+
+    /// <summary>Model outputs for a batch, chunked to the memory budget (no graph is kept by callers under no_grad).</summary>
+    protected Tensor Scores(Tensor rows)
+    {
+        long per = Settings.RowsPerPass(rows.numel() / Math.Max(1, rows.shape[0]));
+        if (rows.shape[0] <= per) return Model.Forward(rows);
+        var parts = new List<Tensor>();
+        for (long s = 0; s < rows.shape[0]; s += per) parts.Add(Model.Forward(rows.narrow(0, s, Math.Min(per, rows.shape[0] - s))));
+        return torch.cat(parts.ToArray());
+    }
+
+    /// <summary>Target scores of rows [firstRow, firstRow + n) of an expanded batch, without gradients -> [n].</summary>
+    protected Tensor TargetScores(Tensor rows, ResolvedTarget target, long firstRow)
+    {
+        using var noGrad = torch.no_grad();
+        using var output = Model.Forward(rows);
+        return target.Score(output, firstRow);
+    }
+
+    /// <summary>Gradient of each row's target score w.r.t. that row: rows [n, ...] of an expanded batch starting at <paramref name="firstRow"/>.</summary>
+    protected Tensor TargetGradient(Tensor rows, ResolvedTarget target, long firstRow)
+    {
+        using var enable = torch.enable_grad();
+        var x = rows.detach().requires_grad_(true);
+        var score = target.Score(Model.Forward(x), firstRow).sum();
+        return Model.Gradient(score, x);
+    }
+
+    /// <summary>d target / d input for every example of the batch (chunked) -> the inputs' shape.</summary>
+    protected Tensor InputGradient(AttributionContext c) => GradientOfRows(c.Inputs, c.Target);
+
+    /// <summary>d target / d row for every row of an expanded batch [N, ...] (row r is example r mod B), chunked.</summary>
+    protected Tensor GradientOfRows(Tensor rows, ResolvedTarget target)
+    {
+        var parts = new List<Tensor>();
+        ForEachChunk(rows.shape[0], rows.numel() / Math.Max(1, rows.shape[0]), (s, n) =>
+            parts.Add(TargetGradient(rows.narrow(0, s, n), target, s).MoveToOuterDisposeScope()));
+        if (parts.Count == 1) return parts[0];
+        var all = torch.cat(parts.ToArray());
+        foreach (var p in parts) p.Dispose();
+        return all;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> over rows [0, totalRows) of an expanded batch in chunks that fit
+    /// the memory budget, each in its own dispose scope (tensors that must survive are moved out by the body).
+    /// </summary>
+    protected void ForEachChunk(long totalRows, long elementsPerRow, Action<long, long> body)
+    {
+        long per = Settings.RowsPerPass(elementsPerRow);
+        for (long start = 0; start < totalRows; start += per)
+        {
+            using var scope = torch.NewDisposeScope();
+            body(start, Math.Min(per, totalRows - start));
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.Attribution;
+
+/// <summary>
+/// What to explain: which scalar of the model's output each example's map is about. Captum's most
+/// confused argument made explicit: one class for all, a class per example, the predicted class,
+/// or any per-example selector over the output (regression, multi-output, a logit difference).
+/// </summary>
+public abstract record Target
+{
+    /// <summary>The same class for every example.</summary>
+    public static Target Class(long index) => new ClassTarget(index);
+
+    /// <summary>One class per example (length = batch size).</summary>
+    public static Target PerExample(long[] classes) => new PerExampleTarget(classes);
+
+    /// <summary>One class per example from an int64 tensor [B].</summary>
+    public static Target PerExample(Tensor classes)
+    {
+        if (classes.dim() != 1) throw new ArgumentException($"classes must be a vector [batch]; got shape [{string.Join(", ", classes.shape)}].", nameof(classes));
+        return new PerExampleTarget(classes.to_type(ScalarType.Int64).cpu().data<long>().ToArray());
+    }
+
+    /// <summary>Each example's predicted class (argmax of the output at the input).</summary>
+    public static readonly Target Predicted = new PredictedTarget();
+
+    /// <summary>Any per-example scalar of the output: <paramref name="select"/> maps output [n, ...] to [n].</summary>
+    public static Target Selector(Func<Tensor, Tensor> select, string name = "selector") => new SelectorTarget(select, name);
+
+    public static implicit operator Target(long index) => Class(index);
+    public static implicit operator Target(long[] classes) => PerExample(classes);
+
+    /// <summary>Binds the target to a batch, given the model's output at the inputs; checks ranges.</summary>
+    internal abstract ResolvedTarget Resolve(Tensor outputAtInputs);
+
+    public abstract string Describe();
+
+    static long[] CheckClasses(long[] classes, Tensor output)
+    {
+        if (output.dim() < 2)
+            throw new ArgumentException($"a class target needs an output of shape [batch, classes]; the model returned [{string.Join(", ", output.shape)}]. Use Target.Selector for other outputs.", "target");
+        long count = output.shape[1];
+        foreach (var c in classes)
+            if (c < 0 || c >= count) throw new ArgumentOutOfRangeException("target", c, $"target class must be in [0, {count - 1}] (the model has {count} outputs); got {c}.");
+        return classes;
+    }
+
+    sealed record ClassTarget(long Index) : Target
+    {
+        internal override ResolvedTarget Resolve(Tensor output) => new(CheckClasses(Enumerable.Repeat(Index, (int)output.shape[0]).ToArray(), output), null);
+        public override string Describe() => $"class {Index}";
+    }
+
+    sealed record PerExampleTarget(long[] Classes) : Target
+    {
+        internal override ResolvedTarget Resolve(Tensor output)
+        {
+            if (Classes.Length != output.shape[0])
+                throw new ArgumentException($"target must give one class per example ({output.shape[0]}); got {Classes.Length}.", "target");
+            return new(CheckClasses(Classes, output), null);
+        }
+        public override string Describe() => "per-example classes";
+    }
+
+    sealed record PredictedTarget : Target
+    {
+        internal override ResolvedTarget Resolve(Tensor output) =>
+            new(CheckClasses(output.argmax(1).cpu().data<long>().ToArray(), output), null);
+        public override string Describe() => "predicted class";
+    }
+
+    sealed record SelectorTarget(Func<Tensor, Tensor> Select, string Name) : Target
+    {
+        internal override ResolvedTarget Resolve(Tensor output)
+        {
+            using var s = Select(output);
+            if (s.dim() != 1 || s.shape[0] != output.shape[0])
+                throw new ArgumentException($"the target selector must map an output of {output.shape[0]} examples to a vector [{output.shape[0]}]; it returned [{string.Join(", ", s.shape)}].", "target");
+            return new(null, Select);
+        }
+        public override string Describe() => Name;
+    }
+}
+
+/// <summary>
+/// A target bound to a batch of B examples. Batch-expanding methods evaluate rows of an expanded
+/// batch (row r belongs to example r mod B), so scores are taken for a range of rows.
+/// </summary>
+public sealed class ResolvedTarget
+{
+    readonly long[]? _classes;
+    readonly Func<Tensor, Tensor>? _select;
+
+    internal ResolvedTarget(long[]? classes, Func<Tensor, Tensor>? select) { _classes = classes; _select = select; }
+
+    /// <summary>The class per example, when the target is a class target.</summary>
+    public IReadOnlyList<long>? Classes => _classes;
+
+    /// <summary>The target score of output rows [firstRow, firstRow + n) of an expanded batch -> [n].</summary>
+    public Tensor Score(Tensor output, long firstRow = 0)
+    {
+        if (_select is not null) return _select(output);
+        long n = output.shape[0], b = _classes!.Length;
+        var rows = new long[n];
+        for (long r = 0; r < n; r++) rows[r] = _classes[(firstRow + r) % b];
+        using var index = torch.tensor(rows, device: output.device).unsqueeze(1);
+        return output.gather(1, index).squeeze(1);
+    }
+}
