@@ -139,9 +139,25 @@ public abstract class AttributionMethod
     {
         using var enable = torch.enable_grad();
         var x = rows.detach().requires_grad_(true);
-        var score = target.Score(Model.Forward(x), firstRow).sum();
+        var score = target.Score(HookedForward(x), firstRow).sum();
         return Model.Gradient(score, x);
     }
+
+    /// <summary>Hooks the method installed for the current call; every forward is audited against them.</summary>
+    protected HookScope? ActiveHooks { get; set; }
+
+    /// <summary>The model's forward with the audit of <see cref="ActiveHooks"/>: each hooked module must fire exactly once.</summary>
+    protected Tensor HookedForward(Tensor x)
+    {
+        ActiveHooks?.ResetCounts();
+        var output = Model.Forward(x);
+        ActiveHooks?.Audit(Name);
+        return output;
+    }
+
+    /// <summary>The module behind the model, required by methods that hook layers.</summary>
+    protected nn.Module<Tensor, Tensor> RequireModule() => Model.Module
+        ?? throw new InvalidOperationException($"{Name} hooks the model's layers, so it needs a module (nn.Module), not a plain function ('{Model.Name}').");
 
     /// <summary>d target / d input for every example of the batch (chunked) -> the inputs' shape.</summary>
     protected Tensor InputGradient(AttributionContext c) => GradientOfRows(c.Inputs, c.Target);

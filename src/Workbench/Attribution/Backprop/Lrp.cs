@@ -1,0 +1,189 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Workbench.Attribution;
+
+/// <summary>
+/// A layer-wise relevance propagation rule (Bach et al., 2015; Montavon et al., 2019): how a linear
+/// or convolutional layer redistributes the relevance R of its outputs to its inputs. Each rule is a
+/// modified forward z(x) and a stabiliser; R_in = x ⊙ ∇ₓ[z(x)]ᵀ (R / stab(z)) — the gradient trick of
+/// Zennit, computed in the layer's backward pass.
+/// </summary>
+public abstract record LrpRule
+{
+    public abstract string Name { get; }
+
+    /// <summary>Relevance at the layer's input given relevance at its output.</summary>
+    internal abstract Tensor Propagate(LrpLayer layer, Tensor input, Tensor relevance);
+
+    internal static Tensor Stabilize(Tensor z, double epsilon) => z + epsilon * torch.where(z.ge(0), 1.0, -1.0).to_type(z.dtype);
+
+    /// <summary>x ⊙ Jᵀ s for z = f(x): the transposed layer applied by autograd.</summary>
+    internal static Tensor Backward(Func<Tensor, Tensor> z, Tensor x, Tensor s, Tensor? multiplyBy = null)
+    {
+        using var enable = torch.enable_grad();
+        var xr = x.detach().requires_grad_(true);
+        var output = z(xr);
+        var c = autograd.grad(new[] { output }, new[] { xr }, new[] { s })[0];
+        return (multiplyBy ?? x) * c;
+    }
+}
+
+/// <summary>LRP-ε: R_in = x ⊙ Wᵀ (R / (z + ε·sign z)). ε → 0 is LRP-0 (= gradient × input for ReLU nets).</summary>
+public sealed record EpsilonRule(double Epsilon = 1e-6) : LrpRule
+{
+    public override string Name => $"epsilon({Epsilon:G3})";
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    {
+        var z = l.Apply(x, l.Weight, l.Bias);
+        return Backward(t => l.Apply(t, l.Weight, l.Bias), x, r / Stabilize(z, Epsilon));
+    }
+}
+
+/// <summary>LRP-γ: favours positive contributions, W' = W + γW⁺ (and b' = b + γb⁺).</summary>
+public sealed record GammaRule(double Gamma = 0.25, double Epsilon = 1e-6) : LrpRule
+{
+    public override string Name => $"gamma({Gamma:G3})";
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    {
+        var w = l.Weight + Gamma * l.Weight.clamp_min(0);
+        var b = l.Bias is null ? null : l.Bias + Gamma * l.Bias.clamp_min(0);
+        var z = l.Apply(x, w, b);
+        return Backward(t => l.Apply(t, w, b), x, r / Stabilize(z, Epsilon));
+    }
+}
+
+/// <summary>LRP-z⁺ (for non-negative inputs, e.g. after ReLU): only positive weights, no bias.</summary>
+public sealed record ZPlusRule(double Epsilon = 1e-9) : LrpRule
+{
+    public override string Name => "z+";
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    {
+        var w = l.Weight.clamp_min(0);
+        var z = l.Apply(x, w, null);
+        return Backward(t => l.Apply(t, w, null), x, r / Stabilize(z, Epsilon));
+    }
+}
+
+/// <summary>
+/// LRP-αβ (α − β = 1): positive and negative contributions separately,
+/// R_in = α·R⁺-share − β·R⁻-share (Bach et al., 2015), inputs of either sign.
+/// </summary>
+public sealed record AlphaBetaRule(double Alpha = 2, double Beta = 1, double Epsilon = 1e-9) : LrpRule
+{
+    public override string Name => $"alpha{Alpha:G3}beta{Beta:G3}";
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    {
+        var (wp, wn) = (l.Weight.clamp_min(0), l.Weight.clamp_max(0));
+        var (xp, xn) = (x.clamp_min(0), x.clamp_max(0));
+        var bp = l.Bias?.clamp_min(0);
+        var bn = l.Bias?.clamp_max(0);
+        Tensor Share(Tensor w1, Tensor w2, Tensor? b)
+        {
+            // Contributions of one sign: w1·x⁺ + w2·x⁻ (+ the bias of that sign).
+            var z = l.Apply(xp, w1, b) + l.Apply(xn, w2, null);
+            var s = r / Stabilize(z, Epsilon);
+            return Backward(t => l.Apply(t, w1, null), xp, s) + Backward(t => l.Apply(t, w2, null), xn, s);
+        }
+        var positive = Share(wp, wn, bp);
+        var negative = Share(wn, wp, bn);
+        return Alpha * positive - Beta * negative;
+    }
+}
+
+/// <summary>LRP-flat: relevance spread uniformly over each output's receptive field (all weights 1, inputs 1).</summary>
+public sealed record FlatRule : LrpRule
+{
+    public override string Name => "flat";
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    {
+        var w = torch.ones_like(l.Weight);
+        var ones = torch.ones_like(x);
+        var z = l.Apply(ones, w, null);
+        return Backward(t => l.Apply(t, w, null), ones, r / Stabilize(z, 1e-9), torch.ones_like(x));
+    }
+}
+
+/// <summary>A linear or 2-D convolution layer seen by LRP: its weights and how to apply modified ones.</summary>
+public sealed class LrpLayer
+{
+    readonly Func<Tensor, Tensor, Tensor?, Tensor> _apply;
+    public Tensor Weight { get; }
+    public Tensor? Bias { get; }
+    public Tensor Apply(Tensor x, Tensor w, Tensor? b) => _apply(x, w, b);
+
+    LrpLayer(Tensor weight, Tensor? bias, Func<Tensor, Tensor, Tensor?, Tensor> apply) { Weight = weight; Bias = bias; _apply = apply; }
+
+    public static LrpLayer? TryCreate(nn.Module module) => module switch
+    {
+        Linear l => new LrpLayer(l.weight!.detach(), l.bias?.detach(), (x, w, b) => nn.functional.linear(x, w, b)),
+        Conv2d c => new LrpLayer(c.weight!.detach(), c.bias?.detach(),
+            (x, w, b) => nn.functional.conv2d(x, w, b, strides: c.stride, padding: c.padding ?? new long[] { 0, 0 }, dilation: c.dilation, groups: c.groups)),
+        _ => null,
+    };
+}
+
+/// <summary>
+/// Chooses a rule per layer (Zennit's composites). Layers with parameters that no rule covers (e.g.
+/// BatchNorm: fold it into the preceding layer first) are an error naming them.
+/// </summary>
+public sealed class LrpComposite(Func<string, nn.Module, int, LrpRule?> select, string name)
+{
+    public string Name { get; } = name;
+
+    /// <summary>The rule for a layer given its name, module and index among the rule-bearing layers (0 = closest to the input).</summary>
+    public LrpRule? RuleFor(string layer, nn.Module module, int index) => select(layer, module, index);
+
+    public static LrpComposite Uniform(LrpRule rule) => new((_, _, _) => rule, $"uniform {rule.Name}");
+
+    /// <summary>Zennit's EpsilonPlus: z⁺ for convolutions, ε for dense layers.</summary>
+    public static LrpComposite EpsilonPlus(double epsilon = 1e-6) =>
+        new((_, m, _) => m is Conv2d ? new ZPlusRule() : new EpsilonRule(epsilon), "epsilon-plus");
+
+    /// <summary>Zennit's EpsilonPlusFlat: flat for the first layer, then EpsilonPlus.</summary>
+    public static LrpComposite EpsilonPlusFlat(double epsilon = 1e-6) =>
+        new((_, m, i) => i == 0 ? new FlatRule() : m is Conv2d ? new ZPlusRule() : new EpsilonRule(epsilon), "epsilon-plus-flat");
+}
+
+/// <summary>
+/// Layer-wise relevance propagation: the target's output value is redistributed layer by layer to the
+/// input by the rule the composite picks for each linear/conv layer; activations pass relevance
+/// through unchanged; pooling and reshaping pass it by their gradient. With LRP-0/ε→0 and no biases
+/// the map sums to the output (conservation); the convergence delta reports Σ R_in − f(x).
+/// </summary>
+public sealed class Lrp(AttributionModel model, LrpComposite composite, AttributionSettings? settings = null) : AttributionMethod(model, settings)
+{
+    public LrpComposite Composite { get; } = composite;
+    public override string Name => "Lrp";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["composite"] = Composite.Name };
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        var module = RequireModule();
+        using var hooks = new HookScope();
+        int index = 0;
+        foreach (var (name, leaf) in HookScope.Leaves(module, _ => true))
+        {
+            if (LrpLayer.TryCreate(leaf) is { } layer)
+            {
+                var rule = Composite.RuleFor(name, leaf, index++)
+                    ?? throw new InvalidOperationException($"LRP composite '{Composite.Name}' gives no rule for layer '{name}' ({leaf.GetType().Name}).");
+                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => rule.Propagate(layer, i, g)));
+            }
+            else if (HookScope.IsActivation(leaf))
+                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => g.clone()));
+            else if (leaf.parameters().Any())
+                throw new InvalidOperationException($"LRP has no rule for layer '{name}' ({leaf.GetType().Name}), which has parameters; fold it into the neighbouring linear layer (e.g. BatchNorm) or give the composite a rule for it.");
+        }
+        ActiveHooks = hooks;
+        Tensor grad;
+        try { grad = InputGradient(c); }
+        finally { ActiveHooks = null; }
+        // The rules are linear in R: seeding the backward pass with 1 instead of f(x) scales every relevance by 1/f(x).
+        var fx = c.Target.Score(c.OutputAtInputs);
+        var scale = fx.reshape(new[] { c.BatchSize }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray());
+        var map = grad * scale;
+        return new(map, map.flatten(1).sum(1) - fx);
+    }
+}
