@@ -112,6 +112,11 @@ public class GradientMethodTests
         using var noisy2 = new NoiseTunnel(new Saliency(model, absolute: false), samples: 8, sigmaFraction: 0.3, seed: 1).Attribute(x, 1);
         Assert.False(noisy1.Map.allclose(plain.Map, atol: 1e-6));
         Assert.True(noisy1.Map.equal(noisy2.Map).all().item<bool>());
+        // With the same noise, VarGrad = E[g²] − E[g]² = SmoothGrad² − SmoothGrad².
+        using var sq = new NoiseTunnel(new Saliency(model, absolute: false), NoiseTunnelKind.SmoothGradSquared, samples: 8, sigmaFraction: 0.3, seed: 1).Attribute(x, 1);
+        using var vg = new NoiseTunnel(new Saliency(model, absolute: false), NoiseTunnelKind.VarGrad, samples: 8, sigmaFraction: 0.3, seed: 1).Attribute(x, 1);
+        Assert.True(vg.Map.allclose(sq.Map - noisy1.Map.pow(2), atol: 1e-12));
+        Assert.True(vg.Map.min().item<double>() >= 0);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
         {
             NoiseTunnelKind.SmoothGrad => maps.mean(new long[] { 0 }),
             NoiseTunnelKind.SmoothGradSquared => maps.pow(2).mean(new long[] { 0 }),
-            NoiseTunnelKind.VarGrad => maps.var(0, unbiased: false),
+            NoiseTunnelKind.VarGrad => (maps - maps.mean(new long[] { 0 }, keepdim: true)).pow(2).mean(new long[] { 0 }),
             _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "unknown kind"),
         };
         return new(result);

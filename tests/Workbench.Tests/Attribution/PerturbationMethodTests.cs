@@ -1,0 +1,161 @@
+using TorchSharp;
+using Workbench.Attribution;
+using Workbench.Runtime;
+using static TorchSharp.torch;
+
+namespace Workbench.Tests.Attribution;
+
+public class PerturbationMethodTests
+{
+    /// <summary>Exact Shapley values by enumerating all 2^M coalitions (absent features at the baseline).</summary>
+    static double[] ExactShapley(Func<Tensor, Tensor> f, Tensor x, Tensor baseline, int target)
+    {
+        int m = (int)x.shape[0];
+        var value = new double[1 << m];
+        for (int s = 0; s < 1 << m; s++)
+        {
+            var keep = torch.tensor(Enumerable.Range(0, m).Select(i => (s >> i & 1) == 1 ? 1.0 : 0.0).ToArray());
+            using var noGrad = torch.no_grad();
+            value[s] = f((x * keep + baseline * (1 - keep)).unsqueeze(0))[0, target].item<double>();
+        }
+        var phi = new double[m];
+        double Fact(int n) => n <= 1 ? 1 : n * Fact(n - 1);
+        for (int i = 0; i < m; i++)
+            for (int s = 0; s < 1 << m; s++)
+                if ((s >> i & 1) == 0)
+                {
+                    int size = System.Numerics.BitOperations.PopCount((uint)s);
+                    phi[i] += Fact(size) * Fact(m - size - 1) / Fact(m) * (value[s | 1 << i] - value[s]);
+                }
+        return phi;
+    }
+
+    static readonly Func<Tensor, Tensor> Interacting = x =>
+        torch.stack(new[] { x[.., 0] * x[.., 1] + x[.., 2].pow(2) - 0.5 * x[.., 3] * x[.., 0], x[.., 3] }, 1);
+
+    [Fact]
+    public void Shapley_sampling_and_kernel_shap_approach_exact_shapley_values_and_are_efficient()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var x = torch.tensor(new[] { 0.9, -0.7, 0.5, 1.2 }, ScalarType.Float64);
+        using var b = torch.tensor(new[] { 0.1, 0.2, -0.3, 0.0 }, ScalarType.Float64);
+        var exact = ExactShapley(Interacting, x, b, 0);
+        using var noGrad = torch.no_grad();
+        double gap = Interacting(x.unsqueeze(0))[0, 0].item<double>() - Interacting(b.unsqueeze(0))[0, 0].item<double>();
+        Assert.Equal(gap, exact.Sum(), 10);
+
+        using var svs = new ShapleyValueSampling(Interacting, permutations: 3000, seed: 1).Attribute(x.unsqueeze(0), 0, b);
+        var s = svs.Map[0].data<double>().ToArray();
+        Assert.Equal(gap, s.Sum(), 9); // exact efficiency for any number of orders
+        for (int i = 0; i < 4; i++) Assert.True(Math.Abs(exact[i] - s[i]) < 0.02, $"feature {i}: sampled {s[i]}, exact {exact[i]}");
+
+        using var ks = new KernelShap(Interacting, samples: 4000, seed: 2).Attribute(x.unsqueeze(0), 0, b);
+        var k = ks.Map[0].data<double>().ToArray();
+        Assert.Equal(gap, k.Sum(), 4);
+        for (int i = 0; i < 4; i++) Assert.True(Math.Abs(exact[i] - k[i]) < 0.02, $"feature {i}: KernelSHAP {k[i]}, exact {exact[i]}");
+    }
+
+    [Fact]
+    public void On_a_linear_model_every_perturbation_method_recovers_w_times_x_minus_baseline()
+    {
+        using var model = Nets.Linear(6, 2, seed: 3);
+        using var x = Nets.Inputs(new long[] { 3, 6 }, seed: 4);
+        using var b = Nets.Inputs(new long[] { 6 }, seed: 5);
+        using var expected = (x - b) * model.parameters().First()[1].detach();
+        using var ablation = new FeatureAblation(model).Attribute(x, 1, b);
+        Assert.True(ablation.Map.allclose(expected, atol: 1e-12));
+        using var svs = new ShapleyValueSampling(model, permutations: 3).Attribute(x, 1, b);
+        Assert.True(svs.Map.allclose(expected, atol: 1e-12));
+        using var ks = new KernelShap(model, samples: 64).Attribute(x, 1, b);
+        Assert.True(ks.Map.allclose(expected, atol: 1e-5));
+        using var lime = new Lime(model, samples: 300, ridge: 0).Attribute(x, 1, b);
+        Assert.True(lime.Map.allclose(expected, atol: 1e-8));
+    }
+
+    [Fact]
+    public void Missingness_a_feature_at_its_baseline_gets_nothing()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var x = torch.tensor(new[] { 0.9, -0.7, 0.5, 1.2 }, new long[] { 1, 4 }).to_type(ScalarType.Float64);
+        using var b = torch.tensor(new[] { 0.1, -0.7, -0.3, 0.0 }, ScalarType.Float64); // feature 1 equals its baseline
+        using var ks = new KernelShap(Interacting, samples: 2000, seed: 6).Attribute(x, 0, b);
+        // Sampled coalitions correlate a dummy feature with the others only by chance: small, not exactly 0.
+        Assert.True(Math.Abs(ks.Map[0, 1].item<double>()) < 0.01, $"KernelSHAP gave {ks.Map[0, 1].item<double>()}");
+        using var svs = new ShapleyValueSampling(Interacting, permutations: 50, seed: 6).Attribute(x, 0, b);
+        Assert.Equal(0.0, svs.Map[0, 1].item<double>(), 12);
+    }
+
+    [Fact]
+    public void Occlusion_with_unit_window_is_feature_ablation_and_grid_masks_group_pixels()
+    {
+        using var model = Nets.Cnn(7);
+        using var x = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 8);
+        using var occ = new Occlusion(model, window: 1, stride: 1).Attribute(x, 2);
+        using var abl = new FeatureAblation(model).Attribute(x, 2);
+        Assert.True(occ.Map.allclose(abl.Map, atol: 1e-12), $"occlusion vs ablation: max diff {(occ.Map - abl.Map).abs().max().item<double>()}");
+        using var grid = FeatureMasks.Grid(8, 8, 4);
+        using var patches = new FeatureAblation(model, grid).Attribute(x, 2);
+        // Every pixel of a 4x4 patch carries the same value.
+        Assert.True(patches.Map[.., .., ..4, ..4].sub(patches.Map[.., .., ..1, ..1]).abs().max().item<double>() < 1e-12);
+        using var wide = new Occlusion(model, window: 3, stride: 2).Attribute(x, 2);
+        Assert.Equal(x.shape, wide.Map.shape);
+    }
+
+    [Fact]
+    public void Rise_finds_the_region_the_model_looks_at()
+    {
+        TorchRuntime.EnsureLoaded();
+        // The score is the mean of the top-left quadrant.
+        Func<Tensor, Tensor> quadrant = t => torch.stack(new[] { t[.., 0, ..4, ..4].mean(new long[] { 1, 2 }), torch.zeros(t.shape[0], ScalarType.Float64) }, 1);
+        using var x = torch.ones(1, 1, 8, 8, ScalarType.Float64);
+        using var rise = new Rise(quadrant, masks: 500, cells: 4, seed: 9).Attribute(x, 0);
+        double inside = rise.Map[0, 0, ..4, ..4].mean().item<double>(), outside = rise.Map[0, 0, 4.., 4..].mean().item<double>();
+        Assert.True(inside > outside + 0.05, $"inside {inside}, outside {outside}");
+        using var again = new Rise(quadrant, masks: 500, cells: 4, seed: 9).Attribute(x, 0);
+        Assert.True(again.Map.equal(rise.Map).all().item<bool>());
+    }
+
+    [Fact]
+    public void Perturbation_results_do_not_depend_on_chunking()
+    {
+        using var model = Nets.Cnn(10);
+        using var x = Nets.Inputs(new long[] { 3, 1, 8, 8 }, seed: 11);
+        using var grid = FeatureMasks.Grid(8, 8, 2);
+        var tiny = new AttributionSettings { MaxRowsPerPass = 5 };
+        using var a = new KernelShap(model, grid, samples: 100, seed: 1).Attribute(x, 0);
+        using var b = new KernelShap(model, grid, samples: 100, seed: 1, settings: tiny).Attribute(x, 0);
+        Assert.True(a.Map.allclose(b.Map, atol: 1e-5));
+        using var c = new Occlusion(model, 2, 2).Attribute(x, 0);
+        using var d = new Occlusion(model, 2, 2, settings: tiny).Attribute(x, 0);
+        Assert.True(c.Map.allclose(d.Map, atol: 1e-9));
+    }
+
+    [Fact]
+    public void Fooled_logits_keep_predictions_and_replace_gradients()
+    {
+        using var model = Nets.Smooth(6, 8, 4, seed: 12);
+        using var pattern = Nets.Inputs(new long[] { 6 }, seed: 13);
+        using var fooled = new FooledLogits(model, FooledLogits.LinearPattern(pattern, 100.0));
+        using var x = Nets.Inputs(new long[] { 5, 6 }, seed: 14);
+        using (torch.no_grad())
+        {
+            using var p = nn.functional.softmax(model.call(x), 1);
+            using var q = nn.functional.softmax(fooled.call(x), 1);
+            Assert.True((p - q).abs().max().item<double>() < 1e-6);
+        }
+        using var original = new Saliency(model, absolute: false).Attribute(x, 1);
+        using var fooledMap = new Saliency(fooled, absolute: false).Attribute(x, 1);
+        Assert.True((fooledMap.Map - original.Map).allclose(pattern.expand(5, 6) * 100, atol: 1e-9));
+    }
+
+    [Fact]
+    public void Bad_masks_are_rejected()
+    {
+        using var model = Nets.Cnn(15);
+        using var x = Nets.Inputs(new long[] { 1, 1, 8, 8 }, seed: 16);
+        using var wrong = torch.zeros(new long[] { 1, 5, 5 }, ScalarType.Int64);
+        Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new FeatureAblation(model, wrong).Attribute(x, 0)).ParamName);
+        using var negative = torch.full(new long[] { 1, 8, 8 }, -1L, ScalarType.Int64);
+        Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new KernelShap(model, negative).Attribute(x, 0)).ParamName);
+    }
+}
