@@ -26,8 +26,9 @@ public sealed class DeepLift(AttributionModel model, AttributionSettings? settin
         foreach (var (name, act) in activations)
             hooks.Add(name, act, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => g * Rescale(act, i, o)));
         var map = torch.zeros_like(c.Inputs);
+        var gap = torch.zeros(c.BatchSize, c.Inputs.dtype, c.Inputs.device); // F(x) − F(x') from the paired pass itself
         // Chunk over examples; each pass carries [x_chunk; x'_chunk] so every activation sees its pairs.
-        ForEachChunk(c.BatchSize, 2 * c.ElementsPerExample, (s, n) =>
+        ForEachChunk(c.BatchSize, (s, n) =>
         {
             var x = c.Inputs.narrow(0, s, n);
             var xb = baseline.narrow(0, s, n);
@@ -36,13 +37,12 @@ public sealed class DeepLift(AttributionModel model, AttributionSettings? settin
             hooks.ResetCounts();
             var output = Model.Forward(both);
             hooks.Audit(Name);
-            var score = c.Target.Score(output.narrow(0, 0, n), s).sum();
-            var grad = Model.Gradient(score, both).narrow(0, 0, n);
+            var scores = c.Target.Score(output.narrow(0, 0, n), s);
+            using (torch.no_grad()) gap.narrow(0, s, n).copy_(scores - c.Target.Score(output.narrow(0, n, n), s));
+            var grad = Model.Gradient(scores.sum(), both).narrow(0, 0, n);
             map.narrow(0, s, n).copy_((x - xb) * grad);
-        });
-        using var noGrad = torch.no_grad();
-        var delta = map.flatten(1).sum(1) - (c.Target.Score(c.OutputAtInputs) - c.Target.Score(Scores(baseline)));
-        return new(map, delta);
+        }, examplesPerRow: 2);
+        return new(map, map.flatten(1).sum(1) - gap);
     }
 
     /// <summary>Per element of both halves: Δy/Δx, or the local derivative at x where |Δx| is tiny.</summary>
@@ -52,6 +52,9 @@ public sealed class DeepLift(AttributionModel model, AttributionSettings? settin
         var dx = input.narrow(0, 0, n) - input.narrow(0, n, n);
         var dy = output.narrow(0, 0, n) - output.narrow(0, n, n);
         Tensor local;
+        if (activation is TorchSharp.Modules.ReLU)
+            local = input.narrow(0, 0, n).gt(0).to_type(input.dtype); // ReLU's derivative, without a second autograd pass
+        else
         using (torch.enable_grad())
         {
             // forward(), not call(): the local derivative must not re-enter the hooks.

@@ -7,9 +7,12 @@ namespace Workbench.Attribution;
 /// <param name="Inputs">The batch [B, ...], validated.</param>
 /// <param name="Baselines">Baselines as the method received them (null when not given), validated against the inputs.</param>
 /// <param name="Target">The target bound to the batch.</param>
-/// <param name="OutputAtInputs">The model's output at the inputs (no graph).</param>
-public sealed record AttributionContext(Tensor Inputs, Tensor? Baselines, ResolvedTarget Target, Tensor OutputAtInputs)
+/// <param name="LazyOutput">The model's output at the inputs (no graph), computed on demand.</param>
+public sealed record AttributionContext(Tensor Inputs, Tensor? Baselines, ResolvedTarget Target, Lazy<Tensor> LazyOutput)
 {
+    /// <summary>The model's output at the inputs (no graph), computed on first use: most methods never need it.</summary>
+    public Tensor OutputAtInputs => LazyOutput.Value;
+
     public long BatchSize => Inputs.shape[0];
     public long[] ExampleShape => Inputs.shape[1..];
     public long ElementsPerExample => ExampleShape.Aggregate(1L, (a, b) => a * b);
@@ -48,7 +51,7 @@ public abstract class AttributionMethod
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(target);
-        Validate(inputs, baselines);
+        using (torch.NewDisposeScope()) Validate(inputs, baselines);
         var module = Model.Module;
         bool switched = module is not null && module.training;
         if (switched) module!.eval();
@@ -56,9 +59,9 @@ public abstract class AttributionMethod
         try
         {
             using var scope = torch.NewDisposeScope();
-            Tensor output;
-            using (torch.no_grad()) output = Scores(inputs);
-            var context = new AttributionContext(inputs, baselines, target.Resolve(output), output);
+            var output = new Lazy<Tensor>(() => { using var noGrad = torch.no_grad(); return Scores(inputs); });
+            _bytesPerRow = MeasureBytesPerRow(inputs);
+            var context = new AttributionContext(inputs, baselines, target.Resolve(inputs.shape[0], () => output.Value), output);
             var result = Compute(context);
             var after = Model.Counters;
             var map = result.Map.detach().MoveToOuterDisposeScope();
@@ -116,10 +119,46 @@ public abstract class AttributionMethod
         return (c.Baselines.dim() == c.Inputs.dim() - 1 ? c.Baselines.unsqueeze(0) : c.Baselines).to_type(c.Inputs.dtype);
     }
 
+    double _bytesPerRow = double.NaN;
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<nn.Module, Dictionary<string, double>> ProbeCache = new();
+
+    /// <summary>
+    /// Memory one row (one example) costs in a forward/backward pass: a probe forward of one example
+    /// with a hook on every leaf module adds up the tensors the model produces (cached per model and
+    /// input shape). The budget then sets the rows per pass.
+    /// </summary>
+    double MeasureBytesPerRow(Tensor inputs)
+    {
+        long elementSize = inputs.ElementSize;
+        long inputElements = inputs.numel() / inputs.shape[0];
+        var module = Model.Module;
+        if (module is null) return inputElements * Settings.FunctionBytesPerInputElement;
+        string key = $"{string.Join("x", inputs.shape.Skip(1))}:{inputs.dtype}";
+        var cache = ProbeCache.GetOrCreateValue(module);
+        lock (cache)
+        {
+            if (cache.TryGetValue(key, out var known)) return known;
+            long produced = inputElements;
+            using (var hooks = new HookScope())
+            {
+                foreach (var (name, leaf) in HookScope.Leaves(module, _ => true))
+                    hooks.Add(name, leaf, (input, output) => { produced += output.numel(); return output; });
+                using var noGrad = torch.no_grad();
+                using var scope = torch.NewDisposeScope();
+                module.call(inputs.narrow(0, 0, 1));
+            }
+            return cache[key] = produced * elementSize * Settings.ActivationOverhead;
+        }
+    }
+
+    /// <summary>Rows per pass for rows of <paramref name="examplesPerRow"/> examples each (e.g. 2 for DeepLIFT's pairs).</summary>
+    protected long RowsPerPass(int examplesPerRow = 1) =>
+        Settings.RowsPerPass((double.IsNaN(_bytesPerRow) ? 1 << 20 : _bytesPerRow) * examplesPerRow);
+
     /// <summary>Model outputs for a batch, chunked to the memory budget (no graph is kept by callers under no_grad).</summary>
     protected Tensor Scores(Tensor rows)
     {
-        long per = Settings.RowsPerPass(rows.numel() / Math.Max(1, rows.shape[0]));
+        long per = RowsPerPass();
         if (rows.shape[0] <= per) return Model.Forward(rows);
         var parts = new List<Tensor>();
         for (long s = 0; s < rows.shape[0]; s += per) parts.Add(Model.Forward(rows.narrow(0, s, Math.Min(per, rows.shape[0] - s))));
@@ -166,7 +205,7 @@ public abstract class AttributionMethod
     protected Tensor GradientOfRows(Tensor rows, ResolvedTarget target)
     {
         var parts = new List<Tensor>();
-        ForEachChunk(rows.shape[0], rows.numel() / Math.Max(1, rows.shape[0]), (s, n) =>
+        ForEachChunk(rows.shape[0], (s, n) =>
             parts.Add(TargetGradient(rows.narrow(0, s, n), target, s).MoveToOuterDisposeScope()));
         if (parts.Count == 1) return parts[0];
         var all = torch.cat(parts.ToArray());
@@ -178,9 +217,9 @@ public abstract class AttributionMethod
     /// Runs <paramref name="body"/> over rows [0, totalRows) of an expanded batch in chunks that fit
     /// the memory budget, each in its own dispose scope (tensors that must survive are moved out by the body).
     /// </summary>
-    protected void ForEachChunk(long totalRows, long elementsPerRow, Action<long, long> body)
+    protected void ForEachChunk(long totalRows, Action<long, long> body, int examplesPerRow = 1)
     {
-        long per = Settings.RowsPerPass(elementsPerRow);
+        long per = RowsPerPass(examplesPerRow);
         for (long start = 0; start < totalRows; start += per)
         {
             using var scope = torch.NewDisposeScope();

@@ -9,21 +9,27 @@ public sealed record AttributionSettings
 {
     public static readonly AttributionSettings Default = new();
 
-    /// <summary>Memory one pass may use (default 1 GiB).</summary>
-    public long MemoryBudgetBytes { get; init; } = 1L << 30;
+    /// <summary>Memory one forward/backward pass may use (default 64 MiB: on CPU, passes of a few dozen
+    /// images run faster than huge ones, and memory stays flat at any step count).</summary>
+    public long MemoryBudgetBytes { get; init; } = 64L << 20;
 
-    /// <summary>Bytes of activations and gradients per input element, a conservative estimate for the
-    /// small networks here (float32 inputs, activations a few dozen times the input size).</summary>
-    public double BytesPerInputElement { get; init; } = 256;
+    /// <summary>
+    /// Activation memory per row relative to the tensors a forward pass produces, measured once per
+    /// model and input shape by a probe (outputs kept for backward, their gradients, temporaries).
+    /// Plain functions cannot be probed: for them a row is taken to cost <see cref="FunctionBytesPerInputElement"/> per input element.
+    /// </summary>
+    public double ActivationOverhead { get; init; } = 3.0;
+
+    public double FunctionBytesPerInputElement { get; init; } = 256;
 
     /// <summary>A hard cap on rows per pass (overrides the budget when smaller); null = budget only.</summary>
     public int? MaxRowsPerPass { get; init; }
 
-    /// <summary>Rows (expanded examples) per forward/backward pass for examples of <paramref name="elementsPerExample"/> elements.</summary>
-    public long RowsPerPass(long elementsPerExample)
+    /// <summary>Rows (expanded examples) per forward/backward pass when one row costs <paramref name="bytesPerRow"/>.</summary>
+    public long RowsPerPass(double bytesPerRow)
     {
         if (MemoryBudgetBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MemoryBudgetBytes), MemoryBudgetBytes, "MemoryBudgetBytes must be > 0.");
-        long byBudget = Math.Max(1, (long)(MemoryBudgetBytes / (Math.Max(1, elementsPerExample) * BytesPerInputElement)));
+        long byBudget = Math.Max(1, (long)(MemoryBudgetBytes / Math.Max(1, bytesPerRow)));
         return MaxRowsPerPass is { } cap ? Math.Max(1, Math.Min(cap, byBudget)) : byBudget;
     }
 }

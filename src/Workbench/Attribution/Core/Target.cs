@@ -32,54 +32,55 @@ public abstract record Target
     public static implicit operator Target(long index) => Class(index);
     public static implicit operator Target(long[] classes) => PerExample(classes);
 
-    /// <summary>Binds the target to a batch, given the model's output at the inputs; checks ranges.</summary>
-    internal abstract ResolvedTarget Resolve(Tensor outputAtInputs);
+    /// <summary>
+    /// Binds the target to a batch of <paramref name="batchSize"/> examples. Only the predicted-class
+    /// target needs the model's output at the inputs (<paramref name="outputAtInputs"/>, computed on
+    /// demand); class ranges and selector shapes are checked on the first output the method scores.
+    /// </summary>
+    internal abstract ResolvedTarget Resolve(long batchSize, Func<Tensor> outputAtInputs);
 
     public abstract string Describe();
 
-    static long[] CheckClasses(long[] classes, Tensor output)
+    internal static void CheckClasses(IReadOnlyList<long> classes, Tensor output)
     {
         if (output.dim() < 2)
             throw new ArgumentException($"a class target needs an output of shape [batch, classes]; the model returned [{string.Join(", ", output.shape)}]. Use Target.Selector for other outputs.", "target");
         long count = output.shape[1];
         foreach (var c in classes)
             if (c < 0 || c >= count) throw new ArgumentOutOfRangeException("target", c, $"target class must be in [0, {count - 1}] (the model has {count} outputs); got {c}.");
-        return classes;
     }
 
     sealed record ClassTarget(long Index) : Target
     {
-        internal override ResolvedTarget Resolve(Tensor output) => new(CheckClasses(Enumerable.Repeat(Index, (int)output.shape[0]).ToArray(), output), null);
+        internal override ResolvedTarget Resolve(long batchSize, Func<Tensor> output) => new(Enumerable.Repeat(Index, (int)batchSize).ToArray(), null);
         public override string Describe() => $"class {Index}";
     }
 
     sealed record PerExampleTarget(long[] Classes) : Target
     {
-        internal override ResolvedTarget Resolve(Tensor output)
+        internal override ResolvedTarget Resolve(long batchSize, Func<Tensor> output)
         {
-            if (Classes.Length != output.shape[0])
-                throw new ArgumentException($"target must give one class per example ({output.shape[0]}); got {Classes.Length}.", "target");
-            return new(CheckClasses(Classes, output), null);
+            if (Classes.Length != batchSize)
+                throw new ArgumentException($"target must give one class per example ({batchSize}); got {Classes.Length}.", "target");
+            return new(Classes, null);
         }
         public override string Describe() => "per-example classes";
     }
 
     sealed record PredictedTarget : Target
     {
-        internal override ResolvedTarget Resolve(Tensor output) =>
-            new(CheckClasses(output.argmax(1).cpu().data<long>().ToArray(), output), null);
+        internal override ResolvedTarget Resolve(long batchSize, Func<Tensor> output)
+        {
+            var o = output();
+            if (o.dim() < 2) throw new ArgumentException($"the predicted-class target needs an output of shape [batch, classes]; the model returned [{string.Join(", ", o.shape)}].", "target");
+            return new(o.argmax(1).cpu().data<long>().ToArray(), null);
+        }
         public override string Describe() => "predicted class";
     }
 
     sealed record SelectorTarget(Func<Tensor, Tensor> Select, string Name) : Target
     {
-        internal override ResolvedTarget Resolve(Tensor output)
-        {
-            using var s = Select(output);
-            if (s.dim() != 1 || s.shape[0] != output.shape[0])
-                throw new ArgumentException($"the target selector must map an output of {output.shape[0]} examples to a vector [{output.shape[0]}]; it returned [{string.Join(", ", s.shape)}].", "target");
-            return new(null, Select);
-        }
+        internal override ResolvedTarget Resolve(long batchSize, Func<Tensor> output) => new(null, Select);
         public override string Describe() => Name;
     }
 }
@@ -92,6 +93,7 @@ public sealed class ResolvedTarget
 {
     readonly long[]? _classes;
     readonly Func<Tensor, Tensor>? _select;
+    bool _checked;
 
     internal ResolvedTarget(long[]? classes, Func<Tensor, Tensor>? select) { _classes = classes; _select = select; }
 
@@ -101,7 +103,18 @@ public sealed class ResolvedTarget
     /// <summary>The target score of output rows [firstRow, firstRow + n) of an expanded batch -> [n].</summary>
     public Tensor Score(Tensor output, long firstRow = 0)
     {
-        if (_select is not null) return _select(output);
+        if (_select is not null)
+        {
+            var s = _select(output);
+            if (s.dim() != 1 || s.shape[0] != output.shape[0])
+                throw new ArgumentException($"the target selector must map an output of {output.shape[0]} rows to a vector [{output.shape[0]}]; it returned [{string.Join(", ", s.shape)}].", "target");
+            return s;
+        }
+        if (!_checked)
+        {
+            Target.CheckClasses(_classes!, output);
+            _checked = true;
+        }
         long n = output.shape[0], b = _classes!.Length;
         var rows = new long[n];
         for (long r = 0; r < n; r++) rows[r] = _classes[(firstRow + r) % b];

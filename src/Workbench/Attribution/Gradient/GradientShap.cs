@@ -28,7 +28,7 @@ public sealed class GradientShap(AttributionModel model, int samples = 50, doubl
         var noise = torch.randn(new[] { rows }.Concat(c.ExampleShape).ToArray(), c.Inputs.dtype, generator: g).to(c.Inputs.device) * Stdev;
         var bcast = new[] { -1L }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray();
         var sum = torch.zeros_like(c.Inputs);
-        ForEachChunk(rows, c.ElementsPerExample, (start, n) =>
+        ForEachChunk(rows, (start, n) =>
         {
             var example = torch.arange(start, start + n, dtype: ScalarType.Int64, device: c.Inputs.device) % b;
             var baseline = set.index_select(0, pick.narrow(0, start, n));

@@ -47,7 +47,7 @@ public sealed class IntegratedGradients(AttributionModel model, int steps = 50, 
         using var alphaT = torch.tensor(alphas, c.Inputs.dtype, c.Inputs.device);
         using var weightT = torch.tensor(weights, c.Inputs.dtype, c.Inputs.device);
         var bcast = new[] { -1L }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray();
-        ForEachChunk(rows, c.ElementsPerExample, (start, n) =>
+        ForEachChunk(rows, (start, n) =>
         {
             // Row r = step (r / B), example (r mod B): the target's row convention.
             var rowIdx = torch.arange(start, start + n, dtype: ScalarType.Int64, device: c.Inputs.device);

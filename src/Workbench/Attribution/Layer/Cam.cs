@@ -24,7 +24,7 @@ public sealed class Cam(AttributionModel model, string featureLayer, string line
             throw new ArgumentException($"CAM needs '{LinearLayer}' to be the linear layer after global pooling; it is not a Linear layer.", "linearLayer");
         var classes = c.Target.Classes ?? throw new NotSupportedException("CAM explains classes: use a class target, not a selector.");
         var maps = new List<Tensor>();
-        ForEachChunk(c.BatchSize, c.ElementsPerExample, (s, n) =>
+        ForEachChunk(c.BatchSize, (s, n) =>
         {
             Tensor? kept = null;
             using (var hooks = new HookScope())

@@ -21,7 +21,7 @@ public sealed class GradCam(AttributionModel model, string layer, bool counterfa
     protected override AttributionOutput Compute(AttributionContext c)
     {
         var maps = new List<Tensor>();
-        ForEachChunk(c.BatchSize, c.ElementsPerExample, (s, n) =>
+        ForEachChunk(c.BatchSize, (s, n) =>
         {
             var (activation, grad) = LayerActivationAndGradient(this, RequireModule(), Layer, c.Inputs.narrow(0, s, n), c.Target, s);
             var weights = (Counterfactual ? -grad : grad).mean(new long[] { 2, 3 }, keepdim: true);

@@ -39,7 +39,7 @@ public abstract class PerturbationAttribution(AttributionModel model, Attributio
     {
         long rows = perturbations * c.BatchSize;
         var scores = torch.empty(rows, c.Inputs.dtype, c.Inputs.device);
-        ForEachChunk(rows, c.ElementsPerExample, (start, n) =>
+        ForEachChunk(rows, (start, n) =>
         {
             using var noGrad = torch.no_grad();
             scores.narrow(0, start, n).copy_(TargetScores(build(start, n), c.Target, start));
