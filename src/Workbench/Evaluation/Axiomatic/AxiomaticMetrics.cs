@@ -1,0 +1,55 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.Evaluation;
+
+/// <summary>Axioms measured numerically (Sundararajan et al., 2017; Kindermans et al., 2019).</summary>
+public static class Axioms
+{
+    /// <summary>Completeness: |Σ map − (f(x) − f(x'))| per image.</summary>
+    public static MetricResult Completeness(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor maps, Tensor? baseline = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var idx = targets.unsqueeze(1);
+        var b = baseline is null ? torch.zeros_like(inputs) : baseline.expand_as(inputs);
+        var gap = (model(inputs).gather(1, idx) - model(b).gather(1, idx)).squeeze(1).to_type(ScalarType.Float64);
+        return MetricResult.From("completeness_error", (MetricTensors.Flat(maps).sum(1) - gap).abs());
+    }
+
+    /// <summary>
+    /// Non-sensitivity (Nguyen &amp; Martínez, 2020): the fraction of pixels that do not change the output
+    /// when set to the baseline yet receive attribution above <paramref name="tolerance"/> (0 is ideal).
+    /// Costs one forward pass per pixel, batched.
+    /// </summary>
+    public static MetricResult NonSensitivity(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor maps, double baseline = 0, double tolerance = 1e-5)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        long n = inputs.shape[0], d = inputs.numel() / n;
+        var values = new double[n];
+        var flatMaps = MetricTensors.Flat(maps);
+        for (long i = 0; i < n; i++)
+        {
+            using var s = torch.NewDisposeScope();
+            var x = inputs[i].flatten();
+            var perturbed = x.unsqueeze(0).repeat(d, 1);
+            perturbed.diagonal().fill_(baseline);
+            var f0 = model(inputs.narrow(0, i, 1))[0, targets[i]].to_type(ScalarType.Float64).item<double>();
+            var fs = model(perturbed.reshape(new[] { d }.Concat(inputs.shape.Skip(1)).ToArray())).select(1, targets[i].item<long>());
+            var noEffect = (fs - f0).abs().lt(tolerance);
+            var attributed = flatMaps[i].abs().gt(tolerance);
+            values[i] = (noEffect & attributed).sum().item<long>() / (double)d;
+        }
+        return new MetricResult("non_sensitivity", values);
+    }
+
+    /// <summary>Input invariance (Kindermans et al., 2019): |map of model A at x − map of model B at x + shift| per image, for
+    /// models B(x + shift) = A(x); pass both maps.</summary>
+    public static MetricResult InputInvariance(Tensor mapsA, Tensor mapsB)
+    {
+        MetricTensors.SameShape(mapsA, mapsB, nameof(mapsA), nameof(mapsB));
+        using var scope = torch.NewDisposeScope();
+        return MetricResult.From("input_invariance_error", (MetricTensors.Flat(mapsA) - MetricTensors.Flat(mapsB)).abs().sum(1));
+    }
+}
