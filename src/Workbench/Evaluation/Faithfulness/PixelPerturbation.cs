@@ -26,7 +26,7 @@ public static class PixelPerturbation
     public static double[] DefaultFractions => Enumerable.Range(0, 25).Select(i => Math.Pow(10, -2 + 2.0 * i / 24)).ToArray();
 
     public static PerturbationCurve Evaluate(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, Tensor saliency,
-        double[]? fractions = null, double fill = 0.5, bool removeLeastSalient = true, int batchSize = 500)
+        double[]? fractions = null, double fill = 0.5, bool removeLeastSalient = true, int batchSize = 100)
     {
         fractions ??= DefaultFractions;
         MetricTensors.SameShape(inputs, saliency, nameof(inputs), nameof(saliency));

@@ -1,0 +1,257 @@
+using Microsoft.Data.Analysis;
+using Plotly.NET;
+using Plotly.NET.CSharp;
+using TorchSharp;
+using Workbench.Attribution;
+using Workbench.Data;
+using Workbench.Evaluation;
+using Workbench.Models;
+using Workbench.Runtime;
+using Workbench.Training;
+using Workbench.Visualization;
+using static TorchSharp.torch;
+using CSharpChart = Plotly.NET.CSharp.Chart;
+
+namespace Workbench.Experiments.InterpretationGeneralization;
+
+/// <summary>
+/// Experiment E1 (seed 000, "On the generalization of gradient-based neural network
+/// interpretations"): pairs of networks trained on disjoint subsets of the training set (split
+/// factor k), their maps on the same test images compared per image.
+/// </summary>
+public sealed record InterpretationGeneralizationConfig
+{
+    public IReadOnlyList<DatasetName> Datasets { get; init; } = new[] { DatasetName.Mnist, DatasetName.FashionMnist };
+    public IReadOnlyList<int> SplitFactors { get; init; } = new[] { 2, 4, 8, 16 };
+    public int Pairs { get; init; } = 3;
+    public int TestImages { get; init; } = 1000;
+    public IReadOnlyList<double> SmoothGradSigmas { get; init; } = new[] { 0.05, 0.1, 0.2, 0.3 };
+    public int SmoothGradSamples { get; init; } = 50;
+    public int IgSteps { get; init; } = 20;
+    public int Epochs { get; init; } = 2;
+    /// <summary>Split factor at which the spectral-norm and pretrained variants are trained (the smallest training sets, where variance is largest).</summary>
+    public int VariantSplitFactor { get; init; } = 8;
+    public bool SpectralNormVariant { get; init; } = true;
+    public bool PretrainedVariant { get; init; } = true;
+    /// <summary>Training images of the network pretrained on the other dataset (0 = all).</summary>
+    public int PretrainImages { get; init; }
+    public int Seed { get; init; }
+
+    /// <summary>The CPU-minutes preset: k ∈ {2, 8}, one pair, 200 test images, 10 SmoothGrad samples, 1 epoch.</summary>
+    public static InterpretationGeneralizationConfig Quick { get; } = new()
+    {
+        SplitFactors = new[] { 2, 8 }, Pairs = 1, TestImages = 200, SmoothGradSamples = 10, Epochs = 1, PretrainImages = 10_000,
+    };
+}
+
+public sealed record InterpretationGeneralizationResult(
+    DataFrame PerPair, DataFrame Summary, DataFrame Claims, GenericChart ConsistencyVsSplit, GenericChart ConsistencyVsAgreement,
+    GenericChart ConsistencyVsSigma, GenericChart ExampleMaps, TimeSpan Duration);
+
+public static class InterpretationGeneralizationExperiment
+{
+    sealed record Row(string Dataset, string Variant, int K, int Pair, string Method, double Spearman, double SpearmanStd, double TopK, double Ssim, double L2, double Agreement);
+
+    public static InterpretationGeneralizationResult Run(InterpretationGeneralizationConfig config, IProgressSink? progress = null, ModelCache? cache = null)
+    {
+        progress ??= NullProgress.Instance;
+        cache ??= new ModelCache();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var rows = new List<Row>();
+        GenericChart? examples = null;
+        var spec = new ModelSpec("cnn");
+        foreach (var dataset in config.Datasets)
+        {
+            using var data = Workbench.Data.Datasets.Load(dataset, progress: progress);
+            using var test = data.Test.Take(config.TestImages);
+            foreach (var k in config.SplitFactors)
+                for (int pair = 0; pair < config.Pairs; pair++)
+                {
+                    var (a, b) = TrainPair(cache, spec, data.Train, data.Test, k, pair, config, progress, init: null, initKey: null);
+                    using (a) using (b)
+                    {
+                        rows.AddRange(Compare(Workbench.Data.Datasets.CliName(dataset), "standard", k, pair, a, b, test, config));
+                        if (pair == 0 && examples is null && k == config.SplitFactors.Max() && dataset == config.Datasets[0])
+                            examples = ExampleMaps(a, b, test, k);
+                    }
+                }
+            int kv = config.VariantSplitFactor;
+            if (config.SpectralNormVariant)
+            {
+                var (a, b) = TrainPair(cache, spec with { SpectralNorm = true }, data.Train, data.Test, kv, 0, config, progress, null, null);
+                using (a) using (b) rows.AddRange(Compare(Workbench.Data.Datasets.CliName(dataset), "spectral-norm", kv, 0, a, b, test, config));
+            }
+            if (config.PretrainedVariant)
+            {
+                // Pretrain one network on the other dataset; both networks of the pair start from it.
+                var other = dataset == DatasetName.Mnist ? DatasetName.FashionMnist : DatasetName.Mnist;
+                using var otherData = Workbench.Data.Datasets.Load(other, progress: progress);
+                using var pretrainSet = config.PretrainImages > 0 ? otherData.Train.Take(config.PretrainImages) : otherData.Train.Take(otherData.Train.Count);
+                var pretrained = cache.GetOrTrain(spec, pretrainSet, null, new TrainOptions { Epochs = config.Epochs, Seed = config.Seed + 1000 }, progress);
+                var state = pretrained.Model.state_dict().ToDictionary(kv2 => kv2.Key, kv2 => kv2.Value.detach().clone());
+                pretrained.Model.Dispose();
+                void Init(nn.Module<Tensor, Tensor> m) { using var g = torch.no_grad(); foreach (var (key, value) in m.state_dict()) value.copy_(state[key]); }
+                var (a, b) = TrainPair(cache, spec, data.Train, data.Test, kv, 0, config, progress, Init, $"pretrained:{pretrained.Key}");
+                using (a) using (b) rows.AddRange(Compare(Workbench.Data.Datasets.CliName(dataset), "pretrained", kv, 0, a, b, test, config));
+                foreach (var t in state.Values) t.Dispose();
+            }
+        }
+        var perPair = ToFrame(rows);
+        var summary = Summarize(rows);
+        return new InterpretationGeneralizationResult(perPair, summary, ClaimsTable.ToDataFrame(Claims(rows, config)),
+            ConsistencyVsSplit(rows), ConsistencyVsAgreement(rows), ConsistencyVsSigma(rows), examples ?? CSharpChart.Point<int, int, string>(x: new[] { 0 }, y: new[] { 0 }), clock.Elapsed);
+    }
+
+    static (nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>) TrainPair(ModelCache cache, ModelSpec spec, TensorDataset train, TensorDataset test, int k, int pair,
+        InterpretationGeneralizationConfig config, IProgressSink progress, Action<nn.Module<Tensor, Tensor>>? init, string? initKey)
+    {
+        // Disjoint parts of one seeded permutation; different initialisation seeds for the two networks.
+        var parts = train.SplitDisjoint(k, config.Seed + 97 * pair);
+        try
+        {
+            var options = new TrainOptions { Epochs = config.Epochs, EvaluateEveryEpoch = false };
+            var a = cache.GetOrTrain(spec, parts[0], null, options with { Seed = config.Seed + 2 * pair }, progress, initialize: init, initializationKey: initKey);
+            var b = cache.GetOrTrain(spec, parts[1], null, options with { Seed = config.Seed + 2 * pair + 1 }, progress, initialize: init, initializationKey: initKey);
+            return (a.Model, b.Model);
+        }
+        finally { foreach (var p in parts) p.Dispose(); }
+    }
+
+    /// <summary>The methods of E1, by name: gradient, IG, SmoothGrad per sigma, sparsified SmoothGrad, DeepLIFT, Grad-CAM.</summary>
+    public static IReadOnlyList<(string Name, Func<nn.Module<Tensor, Tensor>, AttributionMethod> Make)> Methods(InterpretationGeneralizationConfig c)
+    {
+        var list = new List<(string, Func<nn.Module<Tensor, Tensor>, AttributionMethod>)>
+        {
+            ("Gradient", m => new Saliency(m, absolute: false)),
+            ("IntegratedGradients", m => new IntegratedGradients(m, c.IgSteps, IntegrationRule.RiemannMiddle)),
+        };
+        foreach (var s in c.SmoothGradSigmas)
+            list.Add(($"SmoothGrad σ={s:G2}", m => new NoiseTunnel(new Saliency(m, absolute: false), samples: c.SmoothGradSamples, sigmaFraction: s, seed: c.Seed)));
+        list.Add(("SparsifiedSmoothGrad", m => new NoiseTunnel(new SparseGradient(m), samples: c.SmoothGradSamples, sigmaFraction: c.SmoothGradSigmas.Max(), seed: c.Seed)));
+        list.Add(("DeepLift", m => new DeepLift(m)));
+        list.Add(("GradCam", m => new GradCam(m, "act2")));
+        return list;
+    }
+
+    static IEnumerable<Row> Compare(string dataset, string variant, int k, int pair, nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, TensorDataset test, InterpretationGeneralizationConfig config)
+    {
+        double agreement = ModelMetrics.PredictionAgreement(a.call, b.call, test.Inputs);
+        var target = Target.PerExample(test.Labels); // the logit of the true class, as in the seed
+        foreach (var (name, make) in Methods(config))
+        {
+            if (variant != "standard" && name.StartsWith("SmoothGrad σ") && !name.EndsWith(config.SmoothGradSigmas.Max().ToString("G2"))) continue;
+            using var scope = torch.NewDisposeScope();
+            var ma = make(a).Attribute(test.Inputs, target).Map;
+            var mb = make(b).Attribute(test.Inputs, target).Map;
+            var spearman = SpearmanRankCorrelation.Evaluate(ma, mb, absolute: true);
+            yield return new Row(dataset, variant, k, pair, name, spearman.Mean, spearman.Std,
+                TopKIntersection.Evaluate(ma, mb, 0.1).Mean, Ssim.Evaluate(ma, mb).Mean, NormalizedL2Distance.Evaluate(ma, mb).Mean, agreement);
+        }
+    }
+
+    static DataFrame ToFrame(List<Row> rows) => new(
+        new StringDataFrameColumn("dataset", rows.Select(r => r.Dataset)),
+        new StringDataFrameColumn("variant", rows.Select(r => r.Variant)),
+        new Int32DataFrameColumn("k", rows.Select(r => r.K)),
+        new Int32DataFrameColumn("pair", rows.Select(r => r.Pair)),
+        new StringDataFrameColumn("method", rows.Select(r => r.Method)),
+        new DoubleDataFrameColumn("spearman", rows.Select(r => r.Spearman)),
+        new DoubleDataFrameColumn("top10_overlap", rows.Select(r => r.TopK)),
+        new DoubleDataFrameColumn("ssim", rows.Select(r => r.Ssim)),
+        new DoubleDataFrameColumn("l2_unit", rows.Select(r => r.L2)),
+        new DoubleDataFrameColumn("prediction_agreement", rows.Select(r => r.Agreement)));
+
+    static DataFrame Summarize(List<Row> rows)
+    {
+        var groups = rows.GroupBy(r => (r.Dataset, r.Variant, r.K, r.Method)).OrderBy(g => g.Key.Dataset).ThenBy(g => g.Key.Variant).ThenBy(g => g.Key.K).ToList();
+        double Std(IEnumerable<double> xs) { var a = xs.ToArray(); if (a.Length < 2) return 0; var m = a.Average(); return Math.Sqrt(a.Sum(x => (x - m) * (x - m)) / (a.Length - 1)); }
+        return new DataFrame(
+            new StringDataFrameColumn("dataset", groups.Select(g => g.Key.Dataset)),
+            new StringDataFrameColumn("variant", groups.Select(g => g.Key.Variant)),
+            new Int32DataFrameColumn("k", groups.Select(g => g.Key.K)),
+            new StringDataFrameColumn("method", groups.Select(g => g.Key.Method)),
+            new DoubleDataFrameColumn("spearman_mean", groups.Select(g => g.Average(r => r.Spearman))),
+            new DoubleDataFrameColumn("spearman_std", groups.Select(g => g.Count() > 1 ? Std(g.Select(r => r.Spearman)) : g.First().SpearmanStd)),
+            new Int32DataFrameColumn("n_pairs", groups.Select(g => g.Count())),
+            new DoubleDataFrameColumn("prediction_agreement", groups.Select(g => g.Average(r => r.Agreement))));
+    }
+
+    static IEnumerable<Claim> Claims(List<Row> rows, InterpretationGeneralizationConfig c)
+    {
+        var std = rows.Where(r => r.Variant == "standard").ToList();
+        int kMin = c.SplitFactors.Min(), kMax = c.SplitFactors.Max();
+        double Mean(IEnumerable<Row> rs) => rs.Select(r => r.Spearman).DefaultIfEmpty(double.NaN).Average();
+        // 1. Consistency rises with k^-1: larger training sets (small k) give higher consistency, for most methods.
+        var methods = std.Select(r => r.Method).Distinct().ToList();
+        var rises = methods.Select(m => (m, small: Mean(std.Where(r => r.Method == m && r.K == kMin)), large: Mean(std.Where(r => r.Method == m && r.K == kMax)))).ToList();
+        int risen = rises.Count(x => x.small > x.large);
+        yield return new Claim($"consistency rises with more data per network (k={kMin} vs k={kMax})",
+            $"{risen}/{rises.Count} methods; gradient {rises.First().small:F3} vs {rises.First().large:F3}", "rises (Fig. 1a)", risen * 2 > rises.Count);
+        // 2. At every k consistency is well below prediction agreement.
+        var gaps = std.GroupBy(r => (r.Dataset, r.K)).Select(g => (g.Key, gap: g.First().Agreement - g.Where(r => r.Method == "Gradient").Select(r => r.Spearman).DefaultIfEmpty(double.NaN).Average())).ToList();
+        yield return new Claim("at every k, gradient-map consistency is well below prediction agreement",
+            string.Join("; ", gaps.Select(g => $"{g.Key.Dataset} k={g.Key.K}: agreement − ρ = {g.gap:F2}")), "maps disagree far more than predictions (Fig. 1b)", gaps.All(g => g.gap > 0.2));
+        // 3. Consistency rises with SmoothGrad sigma.
+        var sig = c.SmoothGradSigmas.OrderBy(s => s).Select(s => Mean(std.Where(r => r.Method == $"SmoothGrad σ={s:G2}"))).ToList();
+        yield return new Claim("consistency rises with SmoothGrad σ", string.Join(" → ", sig.Select(v => v.ToString("F3"))),
+            "generalization error falls linearly with σ (Thm. 2)", sig.Last() > sig.First());
+        // 4. Spectral normalization raises it; 5. pretraining raises it (at the variant split factor, method-averaged).
+        double Variant(string v) => Mean(rows.Where(r => r.Variant == v && r.K == c.VariantSplitFactor && (r.Method is "Gradient" or "IntegratedGradients" or "GradCam")));
+        double baseline = Mean(std.Where(r => r.K == c.VariantSplitFactor && (r.Method is "Gradient" or "IntegratedGradients" or "GradCam")));
+        if (c.SpectralNormVariant)
+            yield return new Claim($"spectral normalization raises consistency (k={c.VariantSplitFactor})", $"{Variant("spectral-norm"):F3} vs {baseline:F3}", "raises", Variant("spectral-norm") > baseline);
+        if (c.PretrainedVariant)
+            yield return new Claim($"pretraining on the other dataset raises consistency (k={c.VariantSplitFactor})", $"{Variant("pretrained"):F3} vs {baseline:F3}", "raises (Fig. 2)", Variant("pretrained") > baseline);
+    }
+
+    static GenericChart ConsistencyVsSplit(List<Row> rows)
+    {
+        var charts = rows.Where(r => r.Variant == "standard").GroupBy(r => (r.Dataset, r.Method)).Select(g =>
+        {
+            var byK = g.GroupBy(r => r.K).OrderBy(x => x.Key).ToList();
+            var line = CSharpChart.Line<int, double, string>(x: byK.Select(x => x.Key), y: byK.Select(x => x.Average(r => r.Spearman)),
+                Name: $"{g.Key.Dataset} {g.Key.Method}", ShowMarkers: true);
+            // Error bars: the std over pairs, or over test images when there is one pair.
+            var errors = byK.Select(x => x.Count() > 1 ? StdDev(x.Select(r => r.Spearman)) : x.First().SpearmanStd).ToArray();
+            var error = Plotly.NET.TraceObjects.Error.init<double, double>(true, StyleParam.ErrorType.Data, null,
+                Microsoft.FSharp.Core.FSharpOption<IEnumerable<double>>.Some(errors), null, null, null, null, null, null, null, null, null, null, null);
+            return Plotly.NET.Chart.withYError(error).Invoke(line);
+        });
+        return Plotly.NET.Chart.withTitle("Consistency (normalized Spearman) vs split factor k", Microsoft.FSharp.Core.FSharpOption<Font>.None)
+            .Invoke(CSharpChart.Combine(charts).WithXAxisStyle<int, int, string>(TitleText: "split factor k (log)", AxisType: StyleParam.AxisType.Log)
+                .WithYAxisStyle<double, double, string>(TitleText: "Spearman ρ between the two networks' maps"));
+    }
+
+    static double StdDev(IEnumerable<double> xs) { var a = xs.ToArray(); if (a.Length < 2) return 0; var m = a.Average(); return Math.Sqrt(a.Sum(x => (x - m) * (x - m)) / (a.Length - 1)); }
+
+    static GenericChart ConsistencyVsAgreement(List<Row> rows)
+    {
+        var charts = rows.Where(r => r.Variant == "standard" && r.Method == "Gradient").GroupBy(r => r.Dataset).Select(g =>
+            CSharpChart.Point<double, double, string>(x: g.Select(r => r.Agreement), y: g.Select(r => r.Spearman), Name: $"{g.Key} (gradient; k = {string.Join(", ", g.Select(r => r.K))})"));
+        return Plotly.NET.Chart.withTitle("Interpretation consistency vs prediction agreement (seed Fig. 1b)", Microsoft.FSharp.Core.FSharpOption<Font>.None)
+            .Invoke(CSharpChart.Combine(charts).WithXAxisStyle<double, double, string>(TitleText: "prediction agreement").WithYAxisStyle<double, double, string>(TitleText: "Spearman ρ"));
+    }
+
+    static GenericChart ConsistencyVsSigma(List<Row> rows)
+    {
+        var charts = rows.Where(r => r.Variant == "standard" && r.Method.StartsWith("SmoothGrad σ")).GroupBy(r => (r.Dataset, r.K)).Select(g =>
+        {
+            var bySigma = g.GroupBy(r => double.Parse(r.Method["SmoothGrad σ=".Length..], System.Globalization.CultureInfo.InvariantCulture)).OrderBy(x => x.Key).ToList();
+            return CSharpChart.Line<double, double, string>(x: bySigma.Select(x => x.Key), y: bySigma.Select(x => x.Average(r => r.Spearman)), Name: $"{g.Key.Dataset} k={g.Key.K}", ShowMarkers: true);
+        });
+        return Plotly.NET.Chart.withTitle("SmoothGrad consistency vs noise σ (fraction of the input range)", Microsoft.FSharp.Core.FSharpOption<Font>.None)
+            .Invoke(CSharpChart.Combine(charts).WithXAxisStyle<double, double, string>(TitleText: "σ").WithYAxisStyle<double, double, string>(TitleText: "Spearman ρ"));
+    }
+
+    static GenericChart ExampleMaps(nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, TensorDataset test, int k)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = test.Inputs[..4];
+        var t = Target.PerExample(test.Labels[..4]);
+        return AttributionFigures.Grid(x, new[]
+        {
+            ($"Grad-CAM net A (k={k})", new GradCam(a, "act2").Attribute(x, t).Map), ($"Grad-CAM net B (k={k})", new GradCam(b, "act2").Attribute(x, t).Map),
+            ($"gradient net A", new Saliency(a).Attribute(x, t).Map), ($"gradient net B", new Saliency(b).Attribute(x, t).Map),
+        });
+    }
+}
