@@ -8,7 +8,9 @@ using static TorchSharp.torch;
 
 namespace Workbench.Benchmarks;
 
-public sealed record TrainingBenchmarkConfig(int Steps = 300, int BatchSize = 64, int Repeats = 3, string Architecture = "cnn", int Seed = 0);
+/// <param name="Penalty">When set, the library side trains with this penalty (λ = 1e-5) while the raw loop stays plain: the ratio is then the penalty's cost.</param>
+public sealed record TrainingBenchmarkConfig(int Steps = 300, int BatchSize = 32, int Repeats = 3, string Architecture = "cnn", int Seed = 0,
+    Workbench.Training.IPenalty? Penalty = null, Workbench.Models.ActivationKind Activation = Workbench.Models.ActivationKind.ReLU);
 
 /// <summary>Times of each repeat (seconds) and the ratio of medians, trainer / raw.</summary>
 public sealed record TrainingBenchmarkResult(TrainingBenchmarkConfig Config, IReadOnlyList<double> TrainerSeconds, IReadOnlyList<double> RawSeconds)
@@ -29,8 +31,9 @@ public static class TrainingBenchmark
     {
         progress ??= NullProgress.Instance;
         using var subset = train.Take((long)config.Steps * config.BatchSize);
-        var spec = ModelSpec.Parse(config.Architecture);
+        var spec = ModelSpec.Parse(config.Architecture) with { Activation = config.Activation };
         var options = new TrainOptions { Epochs = 1, BatchSize = config.BatchSize, Seed = config.Seed, EvaluateEveryEpoch = false };
+        var trainerOptions = options with { Penalty = config.Penalty, PenaltyWeight = config.Penalty is null ? 1 : 1e-5 };
 
         // Warm-up: first-call costs (kernel selection, allocator growth) belong to neither side.
         RawLoop(spec, subset, options, Math.Min(20, config.Steps));
@@ -49,7 +52,7 @@ public static class TrainingBenchmark
                     TorchRuntime.Seed(config.Seed);
                     using var model = spec.Build();
                     var clock = Stopwatch.StartNew();
-                    Trainer.Fit(model, subset, null, options);
+                    Trainer.Fit(model, subset, null, trainerOptions);
                     trainer.Add(clock.Elapsed.TotalSeconds);
                 }
                 else raw.Add(RawLoop(spec, subset, options, config.Steps));
