@@ -95,7 +95,14 @@ public sealed class ResolvedTarget
     readonly Func<Tensor, Tensor>? _select;
     bool _checked;
 
-    internal ResolvedTarget(long[]? classes, Func<Tensor, Tensor>? select) { _classes = classes; _select = select; }
+    internal ResolvedTarget(long[]? classes, Func<Tensor, Tensor>? select)
+    {
+        _classes = classes;
+        _select = select;
+        if (classes is { Length: > 0 } && classes.All(c => c == classes[0])) _single = classes[0];
+    }
+
+    readonly long? _single;
 
     /// <summary>The class per example, when the target is a class target.</summary>
     public IReadOnlyList<long>? Classes => _classes;
@@ -116,6 +123,7 @@ public sealed class ResolvedTarget
             _checked = true;
         }
         long n = output.shape[0], b = _classes!.Length;
+        if (_single is { } only) return output.select(1, only); // one class for every row: no index tensor needed
         var rows = new long[n];
         for (long r = 0; r < n; r++) rows[r] = _classes[(firstRow + r) % b];
         using var index = torch.tensor(rows, device: output.device).unsqueeze(1);

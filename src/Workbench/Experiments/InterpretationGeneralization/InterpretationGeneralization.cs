@@ -39,15 +39,20 @@ public sealed record InterpretationGeneralizationConfig
     public int Seed { get; init; }
 
     /// <summary>The CPU-minutes preset: k ∈ {2, 8}, one pair, 200 test images, 10 SmoothGrad samples, 1 epoch.</summary>
+    /// <summary>Datasets on which the generalization gap against the leave-one-out reference map (Remark 1) is measured (0 = none).</summary>
+    public int GapDatasets { get; init; } = 2;
+
+    /// <summary>The CPU-minutes preset: k ∈ {2, 8}, one pair, 200 test images, σ ∈ {0.05, 0.3} with 10 SmoothGrad samples, 1 epoch, the gap on the first dataset.</summary>
     public static InterpretationGeneralizationConfig Quick { get; } = new()
     {
-        SplitFactors = new[] { 2, 8 }, Pairs = 1, TestImages = 200, SmoothGradSamples = 10, Epochs = 1, PretrainImages = 10_000,
+        SplitFactors = new[] { 2, 8 }, Pairs = 1, TestImages = 200, SmoothGradSigmas = new[] { 0.05, 0.3 }, SmoothGradSamples = 10, Epochs = 1,
+        PretrainImages = 10_000, GapDatasets = 1,
     };
 }
 
 public sealed record InterpretationGeneralizationResult(
     DataFrame PerPair, DataFrame Summary, DataFrame Claims, GenericChart ConsistencyVsSplit, GenericChart ConsistencyVsAgreement,
-    GenericChart ConsistencyVsSigma, GenericChart ExampleMaps, TimeSpan Duration);
+    GenericChart ConsistencyVsSigma, GenericChart ExampleMaps, DataFrame GeneralizationGap, GenericChart GeneralizationGapChart, TimeSpan Duration);
 
 public static class InterpretationGeneralizationExperiment
 {
@@ -59,6 +64,7 @@ public static class InterpretationGeneralizationExperiment
         cache ??= new ModelCache();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var rows = new List<Row>();
+        var gaps = new List<GapRow>();
         GenericChart? examples = null;
         var spec = new ModelSpec("cnn");
         foreach (var dataset in config.Datasets)
@@ -77,6 +83,8 @@ public static class InterpretationGeneralizationExperiment
                     }
                 }
             int kv = config.VariantSplitFactor;
+            if (config.Datasets.ToList().IndexOf(dataset) < config.GapDatasets)
+                gaps.AddRange(GeneralizationGapOf(cache, spec, data.Train, test, kv, config, progress, Workbench.Data.Datasets.CliName(dataset)));
             if (config.SpectralNormVariant)
             {
                 var (a, b) = TrainPair(cache, spec with { SpectralNorm = true }, data.Train, data.Test, kv, 0, config, progress, null, null);
@@ -99,8 +107,58 @@ public static class InterpretationGeneralizationExperiment
         }
         var perPair = ToFrame(rows);
         var summary = Summarize(rows);
+        var gapFrame = new DataFrame(
+            new StringDataFrameColumn("dataset", gaps.Select(g => g.Dataset)), new Int32DataFrameColumn("k", gaps.Select(g => g.K)),
+            new StringDataFrameColumn("method", gaps.Select(g => g.Method)), new DoubleDataFrameColumn("loss_train", gaps.Select(g => g.Train)),
+            new DoubleDataFrameColumn("loss_test", gaps.Select(g => g.Test)), new DoubleDataFrameColumn("gap", gaps.Select(g => g.Test - g.Train)));
+        var gapChart = Plotly.NET.Chart.withTitle("Interpretation loss to the leave-one-out reference map (Remark 1): train vs test images", Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(
+            CSharpChart.Combine(new[]
+            {
+                CSharpChart.Column<double, string, string>(values: gaps.Select(g => g.Train), Keys: new Optional<IEnumerable<string>>(gaps.Select(g => $"{g.Dataset} {g.Method}"), true), Name: "training images"),
+                CSharpChart.Column<double, string, string>(values: gaps.Select(g => g.Test), Keys: new Optional<IEnumerable<string>>(gaps.Select(g => $"{g.Dataset} {g.Method}"), true), Name: "test images"),
+            }).WithYAxisStyle<double, double, string>(TitleText: "mean squared distance of normalized maps"));
         return new InterpretationGeneralizationResult(perPair, summary, ClaimsTable.ToDataFrame(Claims(rows, config)),
-            ConsistencyVsSplit(rows), ConsistencyVsAgreement(rows), ConsistencyVsSigma(rows), examples ?? CSharpChart.Point<int, int, string>(x: new[] { 0 }, y: new[] { 0 }), clock.Elapsed);
+            ConsistencyVsSplit(rows), ConsistencyVsAgreement(rows), ConsistencyVsSigma(rows), examples ?? CSharpChart.Point<int, int, string>(x: new[] { 0 }, y: new[] { 0 }),
+            gapFrame, gapChart, clock.Elapsed);
+    }
+
+    sealed record GapRow(string Dataset, int K, string Method, double Train, double Test);
+
+    /// <summary>
+    /// Remark 1 of the seed's revision: the interpretation loss of a network relative to a reference
+    /// map that does not depend on its training set — here the mean normalized map of the networks
+    /// trained on the other k − 1 disjoint parts (leave-one-out) — on the network's own training
+    /// images vs on test images. A positive gap (test > train) is interpretation overfitting.
+    /// </summary>
+    static IEnumerable<GapRow> GeneralizationGapOf(ModelCache cache, ModelSpec spec, TensorDataset train, TensorDataset test, int k,
+        InterpretationGeneralizationConfig config, IProgressSink progress, string dataset)
+    {
+        var parts = train.SplitDisjoint(k, config.Seed);
+        var models = new List<nn.Module<Tensor, Tensor>>();
+        try
+        {
+            var options = new TrainOptions { Epochs = config.Epochs, EvaluateEveryEpoch = false };
+            for (int i = 0; i < k; i++) models.Add(cache.GetOrTrain(spec, parts[i], null, options with { Seed = i < 2 ? config.Seed + i : config.Seed + 10 + i } /* parts 0 and 1 are pair 0's networks: cache hits */, progress).Model);
+            using var own = parts[0].Take(test.Count);
+            var methods = Methods(config).Where(m => m.Name is "Gradient" or "GradCam" || m.Name == $"SmoothGrad σ={config.SmoothGradSigmas.Max():G2}").ToList();
+            foreach (var (name, make) in methods)
+            {
+                using var scope = torch.NewDisposeScope();
+                double Loss(TensorDataset images)
+                {
+                    var target = Target.PerExample(images.Labels);
+                    var maps = models.Select(m => SanityCheckNormalization.Apply(make(m).Attribute(images.Inputs, target).Map, absolute: true)).ToList();
+                    var reference = torch.stack(maps.Skip(1).ToArray()).mean(new long[] { 0 });
+                    return (maps[0] - reference).pow(2).sum(1).mean().item<double>();
+                }
+                yield return new GapRow(dataset, k, name, Loss(own), Loss(test));
+            }
+        }
+        finally
+        {
+            foreach (var m in models) m.Dispose();
+            foreach (var p in parts) p.Dispose();
+        }
     }
 
     static (nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>) TrainPair(ModelCache cache, ModelSpec spec, TensorDataset train, TensorDataset test, int k, int pair,
