@@ -96,6 +96,7 @@ public class EvaluationTests
         Assert.Equal(1.0, mass[0], 6);
         Assert.Equal(1.0 / 6, mass[1], 6);
         Assert.Equal(0.25, Localisation.RelevanceRank(maps, mask).PerSample[0], 9);
+        Assert.Equal(new[] { 1.0, 0.0 }, Localisation.TopKIntersection(maps, mask, k: 1).PerSample);
     }
 
     [Fact]
@@ -193,6 +194,21 @@ public class EvaluationTests
         var ratio = ModelMetrics.DensityRatio(a.call, x, y, new[] { 0.0, 0.1, 0.5 });
         Assert.Equal(0.0, (double)ratio["log_ratio_mean"][0]!, 12);
         Assert.Equal(3, ratio.Rows.Count);
+    }
+
+    [Fact]
+    public void Region_perturbation_rewards_the_oracle_over_a_random_map()
+    {
+        using var model = Nets.Linear(64, 2, seed: 20);
+        Func<Tensor, Tensor> f = t => model.call(t.flatten(1));
+        using var x = Nets.Inputs(new long[] { 10, 1, 8, 8 }, seed: 21, 0, 1);
+        using var y = torch.zeros(10, ScalarType.Int64);
+        var p = model.parameters().ToArray();
+        using var oracle = (x.flatten(1) * p[0].detach()[0]).reshape(10, 1, 8, 8);
+        using var random = Nets.Inputs(new long[] { 10, 1, 8, 8 }, seed: 22);
+        var good = RegionPerturbation.Evaluate(f, x, y, oracle, patch: 2, steps: 8);
+        var bad = RegionPerturbation.Evaluate(f, x, y, random, patch: 2, steps: 8);
+        Assert.True(good.Mean > bad.Mean, $"oracle {good.Mean} vs random {bad.Mean}");
     }
 
     [Fact]

@@ -31,6 +31,15 @@ public static class Localisation
         return MetricResult.From("relevance_mass", (pos * k).sum(1) / pos.sum(1).clamp_min(1e-300));
     }
 
+    /// <summary>Top-k intersection (Theiner et al., 2021): of the <paramref name="k"/> most relevant pixels, the fraction inside the mask.</summary>
+    public static MetricResult TopKIntersection(Tensor maps, Tensor masks, int k = 100)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (m, mask) = Prepare(maps, masks);
+        if (k < 1 || k > m.shape[1]) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {m.shape[1]}].");
+        return MetricResult.From("topk_intersection_mask", mask.gather(1, m.topk(k, 1).indexes).sum(1) / k);
+    }
+
     /// <summary>Relevance rank accuracy (Arras et al., 2022): of the |mask| highest-relevance pixels, the fraction inside the mask.</summary>
     public static MetricResult RelevanceRank(Tensor maps, Tensor masks)
     {
