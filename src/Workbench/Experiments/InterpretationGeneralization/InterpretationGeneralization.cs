@@ -223,14 +223,13 @@ public static class InterpretationGeneralizationExperiment
     static DataFrame Summarize(List<Row> rows)
     {
         var groups = rows.GroupBy(r => (r.Dataset, r.Variant, r.K, r.Method)).OrderBy(g => g.Key.Dataset).ThenBy(g => g.Key.Variant).ThenBy(g => g.Key.K).ToList();
-        double Std(IEnumerable<double> xs) { var a = xs.ToArray(); if (a.Length < 2) return 0; var m = a.Average(); return Math.Sqrt(a.Sum(x => (x - m) * (x - m)) / (a.Length - 1)); }
         return new DataFrame(
             new StringDataFrameColumn("dataset", groups.Select(g => g.Key.Dataset)),
             new StringDataFrameColumn("variant", groups.Select(g => g.Key.Variant)),
             new Int32DataFrameColumn("k", groups.Select(g => g.Key.K)),
             new StringDataFrameColumn("method", groups.Select(g => g.Key.Method)),
             new DoubleDataFrameColumn("spearman_mean", groups.Select(g => g.Average(r => r.Spearman))),
-            new DoubleDataFrameColumn("spearman_std", groups.Select(g => g.Count() > 1 ? Std(g.Select(r => r.Spearman)) : g.First().SpearmanStd)),
+            new DoubleDataFrameColumn("spearman_std", groups.Select(g => g.Count() > 1 ? StdDev(g.Select(r => r.Spearman)) : g.First().SpearmanStd)),
             new Int32DataFrameColumn("n_pairs", groups.Select(g => g.Count())),
             new DoubleDataFrameColumn("prediction_agreement", groups.Select(g => g.Average(r => r.Agreement))));
     }
