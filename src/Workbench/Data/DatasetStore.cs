@@ -66,27 +66,32 @@ public sealed class DatasetStore
 
     public string RawFile(NpmDataPackage package, string entry) => Path.Combine(Directory, "raw", package.Folder, Path.GetFileName(entry));
 
-    /// <summary>Loads both parts from the cache, building the cache (and fetching) when needed.</summary>
+    /// <summary>Loads both parts from the cache, building the cache (and fetching) when needed. The cache files
+    /// are read once: their own checks (length, SHA-256) decide whether they are used or rebuilt.</summary>
     public DatasetSplit Load(DatasetName name, IProgressSink? progress = null)
     {
         progress ??= NullProgress.Instance;
         string label = Datasets.CliName(name);
         for (int attempt = 0; ; attempt++)
         {
+            if (File.Exists(CacheFile(name, true)) && File.Exists(CacheFile(name, false)))
+            {
+                try
+                {
+                    var train = DatasetFile.Read(CacheFile(name, true), $"{label}-train");
+                    try { return new DatasetSplit(train, DatasetFile.Read(CacheFile(name, false), $"{label}-test")); }
+                    catch { train.Dispose(); throw; }
+                }
+                catch (InvalidDataException e) when (attempt == 0)
+                {
+                    Console.Error.WriteLine($"data: {e.Message} Rebuilding.");
+                    File.Delete(CacheFile(name, true));
+                    File.Delete(CacheFile(name, false));
+                }
+            }
+            else if (attempt > 0)
+                throw new InvalidDataException($"The cache files for {label} in '{Directory}' are missing right after being built. Is the disk full?");
             EnsureCached(name, progress);
-            try
-            {
-                var train = DatasetFile.Read(CacheFile(name, true), $"{label}-train");
-                try { return new DatasetSplit(train, DatasetFile.Read(CacheFile(name, false), $"{label}-test")); }
-                catch { train.Dispose(); throw; }
-            }
-            catch (InvalidDataException e) when (attempt == 0)
-            {
-                // EnsureCached checked the files a moment ago; another process may have replaced them. Rebuild once.
-                Console.Error.WriteLine($"data: {e.Message} Rebuilding.");
-                File.Delete(CacheFile(name, true));
-                File.Delete(CacheFile(name, false));
-            }
         }
     }
 
