@@ -194,7 +194,7 @@ public sealed class NotebookRunner
                 var version = nuget.Groups[2].Success ? nuget.Groups[2].Value : null;
                 if (!CarriedPackages.TryGetValue(id, out var carried) || (version is not null && version != carried.Version))
                     throw new NotebookException($"#r \"nuget: {id}{(version is null ? "" : ", " + version)}\": the runner carries only {string.Join(", ", CarriedPackages.Select(p => $"{p.Key} {p.Value.Version}"))}");
-                output.Add($"#r \"{LoadedAssemblyPath(carried.Assembly)}\"");
+                output.Add($"#r \"{HostCopyOf(carried.Assembly) ?? throw new NotebookException($"the runner cannot load its own copy of {carried.Assembly}")}\"");
                 continue;
             }
             if (PathReference.Match(line) is { Success: true } reference && !line.Contains("nuget:"))
@@ -202,7 +202,7 @@ public sealed class NotebookRunner
                 var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, reference.Groups[1].Value));
                 if (!File.Exists(full))
                     throw new NotebookException($"#r path not found: '{reference.Groups[1].Value}' (resolved to '{full}'). Build first: `dotnet build -c Release`.");
-                output.Add($"#r \"{HostCopyOf(full) ?? full}\"");
+                output.Add($"#r \"{HostCopyOf(System.IO.Path.GetFileNameWithoutExtension(full)) ?? full}\"");
                 continue;
             }
             output.Add(raw);
@@ -210,23 +210,15 @@ public sealed class NotebookRunner
         return string.Join("\n", output);
     }
 
-    /// <summary>The host's own copy of an assembly with the same name as <paramref name="path"/> (already loaded, or loadable
-    /// from the host's folder), so the script and the host share one TorchSharp and one libtorch; null when the host has none.</summary>
-    static string? HostCopyOf(string path)
+    /// <summary>The path of the host's own copy of assembly <paramref name="name"/> (already loaded, or loadable from the
+    /// host's folder), so the script and the host share one TorchSharp and one libtorch; null when the host has none.</summary>
+    static string? HostCopyOf(string name)
     {
-        var name = System.IO.Path.GetFileNameWithoutExtension(path);
         var loaded = AppDomain.CurrentDomain.GetAssemblies()
             .FirstOrDefault(a => !a.IsDynamic && string.Equals(a.GetName().Name, name, StringComparison.OrdinalIgnoreCase));
         if (loaded is not null) return loaded.Location;
         try { return Assembly.Load(new AssemblyName(name)).Location; }
         catch (FileNotFoundException) { return null; }
-    }
-
-    static string LoadedAssemblyPath(string name)
-    {
-        var loaded = AppDomain.CurrentDomain.GetAssemblies().FirstOrDefault(a => !a.IsDynamic && a.GetName().Name == name)
-            ?? Assembly.Load(new AssemblyName(name));
-        return loaded.Location;
     }
 
     /// <summary>Assignments appended to the parameters cell: Quick, then every --param (papermill's convention).</summary>
