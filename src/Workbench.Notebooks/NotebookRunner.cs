@@ -108,7 +108,9 @@ public sealed class NotebookRunner
                 KernelGlobals.Current = new CellOutputSink();
                 var stdout = new StringWriter();
                 var previous = Console.Out;
-                Console.SetOut(stdout);
+                // A long cell's own progress lines also reach the runner's progress display, so a headless
+                // run shows more than "cell 4" for the half hour an experiment takes.
+                Console.SetOut(new LineEchoWriter(stdout, line => task.Report(executionCount - 1, $"cell {number}: {line}")));
                 try
                 {
                     state = state is null
@@ -242,3 +244,35 @@ public sealed class NotebookRunner
 
 /// <summary>A problem with a notebook itself (magic, reference, parameter), reported with its cell.</summary>
 public sealed class NotebookException(string message) : Exception(message);
+
+/// <summary>Writes through to <paramref name="inner"/> and hands each completed non-empty line to <paramref name="onLine"/>.</summary>
+sealed class LineEchoWriter(TextWriter inner, Action<string> onLine) : TextWriter
+{
+    readonly System.Text.StringBuilder _line = new();
+    bool _echoing; // a progress sink that itself writes to Console.Out must not echo back into itself
+    public override System.Text.Encoding Encoding => inner.Encoding;
+
+    public override void Write(char value)
+    {
+        inner.Write(value);
+        if (_echoing) return;
+        if (value == '\n') Flush();
+        else if (value != '\r') _line.Append(value);
+    }
+
+    public override void Write(string? value)
+    {
+        if (value is null) return;
+        foreach (char c in value) Write(c);
+    }
+
+    public override void Flush()
+    {
+        if (_line.Length == 0) return;
+        string text = _line.ToString().Trim();
+        _line.Clear();
+        if (text.Length == 0) return;
+        _echoing = true;
+        try { onLine(text); } finally { _echoing = false; }
+    }
+}

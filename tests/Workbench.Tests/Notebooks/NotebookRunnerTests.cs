@@ -51,6 +51,29 @@ public class NotebookRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Lines_a_cell_prints_reach_the_runners_progress_while_it_runs()
+    {
+        var sink = new RecordingProgress();
+        var run = Run("state.ipynb", new RunOptions { Quick = true, Progress = sink });
+        Assert.True(run.Passed, run.Describe());
+        // Cell 3 prints "printed": the message arrives tagged with its cell, and the text is still in the cell's output.
+        Assert.Contains(sink.Messages, m => m.StartsWith("cell ") && m.EndsWith(": printed"));
+        Assert.Contains("printed", string.Concat(Load(run.ExecutedNotebook)["cells"]!.AsArray().SelectMany(c => c!["outputs"]?.AsArray() ?? new JsonArray())
+            .Select(o => Text((JsonObject)o!))));
+    }
+
+    sealed class RecordingProgress : Workbench.Runtime.IProgressSink
+    {
+        public List<string> Messages { get; } = new();
+        public Workbench.Runtime.IProgressTask Start(string description, long total) => new Task(this);
+        sealed class Task(RecordingProgress owner) : Workbench.Runtime.IProgressTask
+        {
+            public void Report(long completed, string? status = null) { if (status is not null) owner.Messages.Add(status); }
+            public void Dispose() { }
+        }
+    }
+
+    [Fact]
     public void Parameters_are_overridden_from_the_command_line()
     {
         var run = Run("state.ipynb", new RunOptions { Quick = false, Parameters = new Dictionary<string, string> { ["Scale"] = "3" } });

@@ -25,37 +25,42 @@ public static class PixelPerturbation
     /// <summary>25 fractions log-spaced in [0.01, 1], as in the authors' code.</summary>
     public static double[] DefaultFractions => Enumerable.Range(0, 25).Select(i => Math.Pow(10, -2 + 2.0 * i / 24)).ToArray();
 
+    /// <param name="rowsPerPass">Perturbed images per forward pass: each pass holds every fraction of
+    /// max(1, rowsPerPass / fractions) images, so one call evaluates many (image, fraction) pairs.</param>
     public static PerturbationCurve Evaluate(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, Tensor saliency,
-        double[]? fractions = null, double fill = 0.5, bool removeLeastSalient = true, int batchSize = 100)
+        double[]? fractions = null, double fill = 0.5, bool removeLeastSalient = true, int rowsPerPass = 1000)
     {
         fractions ??= DefaultFractions;
         MetricTensors.SameShape(inputs, saliency, nameof(inputs), nameof(saliency));
+        if (fractions.Length == 0) throw new ArgumentException("fractions is empty; give at least one fraction in [0, 1].", nameof(fractions));
         if (fractions.Any(f => !(f >= 0 && f <= 1))) throw new ArgumentOutOfRangeException(nameof(fractions), "fractions must lie in [0, 1].");
+        if (rowsPerPass < 1) throw new ArgumentOutOfRangeException(nameof(rowsPerPass), rowsPerPass, "rowsPerPass must be >= 1.");
         using var scope = torch.NewDisposeScope();
         long n = inputs.shape[0];
         long h = inputs.shape[^2], w = inputs.shape[^1], pixels = h * w;
+        int count = fractions.Length;
         var score = (saliency.dim() == 4 ? saliency.abs().sum(1) : saliency.abs()).reshape(n, pixels);
         // Rank of each pixel from least (0) to most salient; a pixel is removed when its rank < fraction * pixels.
         var order = removeLeastSalient ? score.argsort(1) : (-score).argsort(1);
         var rank = torch.empty_like(order).scatter_(1, order, torch.arange(pixels, dtype: ScalarType.Int64).expand(n, -1).contiguous());
-        var accuracy = new double[fractions.Length];
+        // Removal thresholds, one per fraction, shaped to broadcast against [fractions, images, 1, h, w].
+        var thresholds = torch.tensor(fractions.Select(f => (long)Math.Round(f * pixels)).ToArray()).reshape(count, 1, 1, 1, 1);
+        var correct = torch.zeros(count, dtype: ScalarType.Int64);
+        long imagesPerPass = Math.Max(1, rowsPerPass / count);
         using var noGrad = torch.no_grad();
-        for (long start = 0; start < n; start += batchSize)
+        for (long start = 0; start < n; start += imagesPerPass)
         {
             using var batchScope = torch.NewDisposeScope();
-            long m = Math.Min(batchSize, n - start);
+            long m = Math.Min(imagesPerPass, n - start);
             var x = inputs.narrow(0, start, m);
-            var r = rank.narrow(0, start, m).reshape(m, 1, h, w);
-            var y = labels.narrow(0, start, m);
-            for (int f = 0; f < fractions.Length; f++)
-            {
-                using var fScope = torch.NewDisposeScope();
-                var removed = r.lt((long)Math.Round(fractions[f] * pixels)).to_type(x.dtype);
-                var perturbed = x * (1 - removed) + fill * removed;
-                accuracy[f] += model(perturbed).argmax(1).eq(y).sum().item<long>();
-            }
+            var removed = rank.narrow(0, start, m).reshape(1, m, 1, h, w).lt(thresholds);            // [F, m, 1, h, w]
+            var expanded = x.unsqueeze(0).expand(new long[] { count }.Concat(x.shape).ToArray());
+            var perturbed = expanded.masked_fill(removed, fill).reshape(new[] { count * m }.Concat(x.shape.Skip(1)).ToArray());
+            var hits = model(perturbed).argmax(1).reshape(count, m).eq(labels.narrow(0, start, m).unsqueeze(0));
+            correct.add_(hits.sum(new long[] { 1 }));
         }
-        return new PerturbationCurve(fractions, accuracy.Select(a => a / n).ToArray());
+        var totals = correct.data<long>().ToArray();
+        return new PerturbationCurve(fractions, totals.Select(c => (double)c / n).ToArray());
     }
 
     /// <summary>The same computation one image and one fraction at a time: the reference the batched path is checked and timed against.</summary>
