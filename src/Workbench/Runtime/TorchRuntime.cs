@@ -25,6 +25,7 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_loaded) return;
+            NativeAllocator.Tune();
             try
             {
                 torch.InitializeDeviceType(DeviceType.CPU);
@@ -84,5 +85,34 @@ public static class TorchRuntime
             ["os"] = RuntimeInformation.OSDescription,
             ["threads"] = torch.get_num_threads().ToString(),
         };
+    }
+}
+
+/// <summary>
+/// glibc's malloc serves blocks above its mmap threshold (adaptive, at most 32 MiB) with fresh
+/// mmap calls and returns freed heap tops to the system, so a loop that allocates and frees the
+/// same large activations every pass pays page faults and zeroing every time. Batched evaluation
+/// does exactly that; raising both thresholds keeps those blocks in the heap for reuse (the trade:
+/// freed memory stays with the process, up to the size of the largest working set). Set
+/// WORKBENCH_MALLOC_TUNING=0 to keep glibc's defaults (e.g. to measure the difference).
+/// </summary>
+public static class NativeAllocator
+{
+    const int M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3;
+
+    /// <summary>Bytes below which blocks come from the heap after tuning.</summary>
+    public const int MmapThresholdBytes = 256 << 20;
+
+    /// <summary>True when the thresholds were raised in this process.</summary>
+    public static bool Tuned { get; private set; }
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    static extern int MallOpt(int parameter, int value);
+
+    internal static void Tune()
+    {
+        if (Tuned || !OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("WORKBENCH_MALLOC_TUNING") == "0") return;
+        try { Tuned = MallOpt(M_MMAP_THRESHOLD, MmapThresholdBytes) == 1 & MallOpt(M_TRIM_THRESHOLD, 2 * MmapThresholdBytes) == 1; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { } // not glibc (musl): defaults stay
     }
 }

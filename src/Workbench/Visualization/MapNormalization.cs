@@ -12,10 +12,14 @@ public enum MapSign { Absolute, Positive, Negative, Signed }
 /// </summary>
 public static class MapNormalization
 {
-    /// <summary>[B, C, H, W] or [B, H, W] maps -> [B, H, W] in [0, 1] ([-1, 1] when signed).</summary>
+    /// <summary>
+    /// The sanity-checks normalisation (Adebayo et al., 2018): channels summed, the chosen sign kept,
+    /// divided by each map's <paramref name="percentile"/>-th percentile of |value| and clipped.
+    /// [B, C, H, W] maps -> [B, H, W]; any other [B, ...] keeps its shape. Values in [0, 1] ([-1, 1] when signed).
+    /// </summary>
     public static Tensor Normalize(Tensor maps, MapSign sign = MapSign.Absolute, double percentile = 99.0)
     {
-        if (maps.dim() is not (3 or 4)) throw new ArgumentException($"maps must be [batch, channels, height, width] or [batch, height, width]; got [{string.Join(", ", maps.shape)}].", nameof(maps));
+        if (maps.dim() < 2) throw new ArgumentException($"maps must have a batch dimension and at least one more, e.g. [batch, channels, height, width]; got [{string.Join(", ", maps.shape)}].", nameof(maps));
         if (!(percentile > 0 && percentile <= 100)) throw new ArgumentOutOfRangeException(nameof(percentile), percentile, "percentile must be in (0, 100].");
         using var scope = torch.NewDisposeScope();
         var m = maps.dim() == 4 ? maps.sum(1) : maps;
@@ -29,7 +33,7 @@ public static class MapNormalization
         };
         var flat = m.abs().flatten(1).to_type(ScalarType.Float64);
         var scale = torch.quantile(flat, percentile / 100.0, dim: 1, keepdim: true).clamp_min(1e-12).to_type(m.dtype);
-        var scaled = m / scale.reshape(-1, 1, 1);
+        var scaled = m / scale.reshape(new long[] { -1 }.Concat(Enumerable.Repeat(1L, (int)m.dim() - 1)).ToArray());
         return (sign == MapSign.Signed ? scaled.clamp(-1, 1) : scaled.clamp(0, 1)).MoveToOuterDisposeScope();
     }
 

@@ -38,6 +38,15 @@ public class TorchRuntimeTests
     }
 
     [Fact]
+    public void Glibc_allocator_thresholds_are_raised_once_torch_is_loaded()
+    {
+        TorchRuntime.EnsureLoaded();
+        bool glibc = OperatingSystem.IsLinux() && (File.Exists("/usr/lib/x86_64-linux-gnu/libc.so.6") || File.Exists("/lib/x86_64-linux-gnu/libc.so.6"));
+        if (!glibc) return;
+        Assert.Equal(Environment.GetEnvironmentVariable("WORKBENCH_MALLOC_TUNING") != "0", NativeAllocator.Tuned);
+    }
+
+    [Fact]
     public void SetThreads_rejects_zero_naming_the_argument()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => TorchRuntime.SetThreads(0));

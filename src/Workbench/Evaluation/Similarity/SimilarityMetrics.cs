@@ -1,4 +1,5 @@
 using TorchSharp;
+using Workbench.Visualization;
 using static TorchSharp.torch;
 
 namespace Workbench.Evaluation;
@@ -10,14 +11,12 @@ namespace Workbench.Evaluation;
 /// </summary>
 public static class SanityCheckNormalization
 {
+    /// <summary>Maps [B, ...] -> rows [B, D] in float64, normalised by <see cref="MapNormalization.Normalize"/> (absolute or signed).</summary>
     public static Tensor Apply(Tensor maps, bool absolute, double percentile = 99)
     {
         using var scope = torch.NewDisposeScope();
-        var m = (maps.dim() == 4 ? maps.sum(1) : maps).flatten(1).to_type(ScalarType.Float64);
-        if (absolute) m = m.abs();
-        var scale = torch.quantile(m.abs(), percentile / 100.0, dim: 1, keepdim: true).clamp_min(1e-12);
-        var scaled = m / scale;
-        return (absolute ? scaled.clamp(0, 1) : scaled.clamp(-1, 1)).MoveToOuterDisposeScope();
+        return MapNormalization.Normalize(maps.to_type(ScalarType.Float64), absolute ? MapSign.Absolute : MapSign.Signed, percentile)
+            .flatten(1).MoveToOuterDisposeScope();
     }
 }
 

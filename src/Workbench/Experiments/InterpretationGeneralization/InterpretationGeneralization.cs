@@ -280,7 +280,7 @@ public static class InterpretationGeneralizationExperiment
                 .WithYAxisStyle<double, double, string>(TitleText: "Spearman ρ between the two networks' maps"));
     }
 
-    static double StdDev(IEnumerable<double> xs) { var a = xs.ToArray(); if (a.Length < 2) return 0; var m = a.Average(); return Math.Sqrt(a.Sum(x => (x - m) * (x - m)) / (a.Length - 1)); }
+    static double StdDev(IEnumerable<double> xs) => new MetricResult("spearman", xs.ToArray()).Std;
 
     static GenericChart ConsistencyVsAgreement(List<Row> rows)
     {
