@@ -36,6 +36,8 @@ public sealed class BenchEvaluationCommand : CliCommand
             Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["pixel_perturbation"] = new Dictionary<string, double> { ["speedup"] = r.PixelSpeedup, ["images_per_s"] = r.PixelImages / r.PixelBatchedSeconds, ["loop_images_per_s"] = r.PixelImages / r.PixelLoopSeconds },
+                ["threads"] = TorchRuntime.Threads,
+                ["allocator_tuned"] = NativeAllocator.Tuned,
                 ["mprt"] = new Dictionary<string, double> { ["speedup"] = r.MprtSpeedup, ["images_per_s"] = r.MprtImages / r.MprtBatchedSeconds, ["loop_images_per_s"] = r.MprtImages / r.MprtLoopSeconds },
             }));
         return 0;

@@ -28,6 +28,11 @@ public static class EvaluationBenchmark
         using var x = images.narrow(0, 0, Math.Min(pixelImages, images.shape[0]));
         using var y = labels.narrow(0, 0, x.shape[0]);
         using var saliency = new Saliency(model).Attribute(x, Target.PerExample(y)).Map;
+        // Warm-up of both paths on a few images: first-call costs (kernel selection, allocator growth)
+        // would otherwise fall on whichever path runs first.
+        long warm = Math.Min(20, x.shape[0]);
+        PixelPerturbation.Evaluate(model.call, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
+        PixelPerturbation.EvaluatePerImage(model.call, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
         var clock = Stopwatch.StartNew();
         var batched = PixelPerturbation.Evaluate(model.call, x, y, saliency);
         double pixelBatched = clock.Elapsed.TotalSeconds;
