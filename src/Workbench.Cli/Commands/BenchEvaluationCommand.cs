@@ -18,18 +18,19 @@ public sealed class BenchEvaluationCommand : CliCommand
         new("pixel-images", "MNIST test images for pixel perturbation", "n", "1000"),
         new("mprt-images", "MNIST test images for MPRT", "n", "200"),
         new("threads", "libtorch threads", "n", "all cores"),
+        new("repeats", "Times each path is timed (alternating); medians are reported", "n", "3"),
         new("json", "Print one JSON object as the last line"),
     ];
 
     public override int Execute(CliArgs args)
     {
-        int pixel = args.GetInt("pixel-images", 1000, 1), mprt = args.GetInt("mprt-images", 200, 1);
+        int pixel = args.GetInt("pixel-images", 1000, 1), mprt = args.GetInt("mprt-images", 200, 1), repeats = args.GetInt("repeats", 3, 1);
         TorchRuntime.SetThreads(args.GetInt("threads", Environment.ProcessorCount, min: 1));
         using var data = CliProgress.Run(p => Datasets.Load(DatasetName.Mnist, progress: p));
         // A trained small CNN from the model cache (trained once on MNIST, 1 epoch).
         var cached = CliProgress.Run(p => new ModelCache().GetOrTrain(new ModelSpec("cnn"), data.Train, data.Test, new TrainOptions { Epochs = 1 }, p));
         using var model = cached.Model;
-        var r = CliProgress.Run(p => EvaluationBenchmark.Run(data.Test.Inputs, data.Test.Labels, model, pixel, mprt, p));
+        var r = CliProgress.Run(p => EvaluationBenchmark.Run(data.Test.Inputs, data.Test.Labels, model, pixel, mprt, p, repeats));
         Console.WriteLine($"pixel perturbation, {r.PixelImages} images x 25 fractions: batched {r.PixelBatchedSeconds:F2} s ({r.PixelImages / r.PixelBatchedSeconds:F0} images/s), per image {r.PixelLoopSeconds:F2} s ({r.PixelImages / r.PixelLoopSeconds:F0} images/s): {r.PixelSpeedup:F1}x");
         Console.WriteLine($"MPRT cascading (saliency), {r.MprtImages} images: batched {r.MprtBatchedSeconds:F2} s ({r.MprtImages / r.MprtBatchedSeconds:F0} images/s), per image {r.MprtLoopSeconds:F2} s ({r.MprtImages / r.MprtLoopSeconds:F0} images/s): {r.MprtSpeedup:F1}x");
         if (args.Has("json"))

@@ -20,44 +20,53 @@ public sealed record EvaluationBenchmarkResult(double PixelBatchedSeconds, doubl
 /// </summary>
 public static class EvaluationBenchmark
 {
-    public static EvaluationBenchmarkResult Run(Tensor images, Tensor labels, nn.Module<Tensor, Tensor> model, int pixelImages = 1000, int mprtImages = 200, IProgressSink? progress = null)
+    /// <param name="repeats">Each path is timed this many times, alternating, and the medians are reported.</param>
+    public static EvaluationBenchmarkResult Run(Tensor images, Tensor labels, nn.Module<Tensor, Tensor> model, int pixelImages = 1000, int mprtImages = 200,
+        IProgressSink? progress = null, int repeats = 1)
     {
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be >= 1.");
         progress ??= NullProgress.Instance;
-        using var task = progress.Start("bench evaluation", 4);
+        using var task = progress.Start("bench evaluation", 4L * repeats);
         model.eval();
         using var x = images.narrow(0, 0, Math.Min(pixelImages, images.shape[0]));
         using var y = labels.narrow(0, 0, x.shape[0]);
         using var saliency = new Saliency(model).Attribute(x, Target.PerExample(y)).Map;
+        using var xm = images.narrow(0, 0, Math.Min(mprtImages, images.shape[0]));
+        using var ym = labels.narrow(0, 0, xm.shape[0]);
+        var explainer = Explainers.From(new Saliency(model));
         // Warm-up of both paths on a few images: first-call costs (kernel selection, allocator growth)
         // would otherwise fall on whichever path runs first.
         long warm = Math.Min(20, x.shape[0]);
         PixelPerturbation.Evaluate(model.call, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
         PixelPerturbation.EvaluatePerImage(model.call, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
-        var clock = Stopwatch.StartNew();
-        var batched = PixelPerturbation.Evaluate(model.call, x, y, saliency);
-        double pixelBatched = clock.Elapsed.TotalSeconds;
-        task.Report(1, "pixel perturbation, per image");
-        clock.Restart();
-        var loop = PixelPerturbation.EvaluatePerImage(model.call, x, y, saliency);
-        double pixelLoop = clock.Elapsed.TotalSeconds;
-        if (!batched.Accuracy.SequenceEqual(loop.Accuracy)) throw new InvalidOperationException("batched and per-image pixel perturbation disagree.");
-        task.Report(2, "MPRT, batched");
 
-        using var xm = images.narrow(0, 0, Math.Min(mprtImages, images.shape[0]));
-        using var ym = labels.narrow(0, 0, xm.shape[0]);
-        var explainer = Explainers.From(new Saliency(model));
-        clock.Restart();
-        ModelParameterRandomization.Evaluate(model, xm, ym, explainer);
-        double mprtBatched = clock.Elapsed.TotalSeconds;
-        task.Report(3, "MPRT, per image");
-        clock.Restart();
-        for (long i = 0; i < xm.shape[0]; i++)
+        var times = new List<double>[4] { new(), new(), new(), new() };
+        int done = 0;
+        double Time(int slot, Action work)
         {
-            using var scope = torch.NewDisposeScope();
-            ModelParameterRandomization.Evaluate(model, xm.narrow(0, i, 1), ym.narrow(0, i, 1), explainer);
+            var clock = Stopwatch.StartNew();
+            work();
+            times[slot].Add(clock.Elapsed.TotalSeconds);
+            task.Report(++done);
+            return times[slot][^1];
         }
-        double mprtLoop = clock.Elapsed.TotalSeconds;
-        task.Report(4);
-        return new EvaluationBenchmarkResult(pixelBatched, pixelLoop, (int)x.shape[0], mprtBatched, mprtLoop, (int)xm.shape[0]);
+        for (int r = 0; r < repeats; r++)
+        {
+            PerturbationCurve? batched = null, loop = null;
+            Time(0, () => batched = PixelPerturbation.Evaluate(model.call, x, y, saliency));
+            Time(1, () => loop = PixelPerturbation.EvaluatePerImage(model.call, x, y, saliency));
+            if (!batched!.Accuracy.SequenceEqual(loop!.Accuracy)) throw new InvalidOperationException("batched and per-image pixel perturbation disagree.");
+            Time(2, () => ModelParameterRandomization.Evaluate(model, xm, ym, explainer));
+            Time(3, () =>
+            {
+                for (long i = 0; i < xm.shape[0]; i++)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    ModelParameterRandomization.Evaluate(model, xm.narrow(0, i, 1), ym.narrow(0, i, 1), explainer);
+                }
+            });
+        }
+        static double Median(List<double> xs) { var s = xs.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
+        return new EvaluationBenchmarkResult(Median(times[0]), Median(times[1]), (int)x.shape[0], Median(times[2]), Median(times[3]), (int)xm.shape[0]);
     }
 }
