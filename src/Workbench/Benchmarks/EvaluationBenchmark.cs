@@ -42,13 +42,12 @@ public static class EvaluationBenchmark
 
         var times = new List<double>[4] { new(), new(), new(), new() };
         int done = 0;
-        double Time(int slot, Action work)
+        void Time(int slot, Action work)
         {
             var clock = Stopwatch.StartNew();
             work();
             times[slot].Add(clock.Elapsed.TotalSeconds);
             task.Report(++done);
-            return times[slot][^1];
         }
         for (int r = 0; r < repeats; r++)
         {
@@ -66,7 +65,7 @@ public static class EvaluationBenchmark
                 }
             });
         }
-        static double Median(List<double> xs) { var s = xs.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
-        return new EvaluationBenchmarkResult(Median(times[0]), Median(times[1]), (int)x.shape[0], Median(times[2]), Median(times[3]), (int)xm.shape[0]);
+        return new EvaluationBenchmarkResult(BenchmarkStatistics.Median(times[0]), BenchmarkStatistics.Median(times[1]), (int)x.shape[0],
+            BenchmarkStatistics.Median(times[2]), BenchmarkStatistics.Median(times[3]), (int)xm.shape[0]);
     }
 }

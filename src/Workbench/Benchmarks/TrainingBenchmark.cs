@@ -15,10 +15,9 @@ public sealed record TrainingBenchmarkConfig(int Steps = 300, int BatchSize = 32
 /// <summary>Times of each repeat (seconds) and the ratio of medians, trainer / raw.</summary>
 public sealed record TrainingBenchmarkResult(TrainingBenchmarkConfig Config, IReadOnlyList<double> TrainerSeconds, IReadOnlyList<double> RawSeconds)
 {
-    public double TrainerMedian => Median(TrainerSeconds);
-    public double RawMedian => Median(RawSeconds);
+    public double TrainerMedian => BenchmarkStatistics.Median(TrainerSeconds);
+    public double RawMedian => BenchmarkStatistics.Median(RawSeconds);
     public double Ratio => TrainerMedian / RawMedian;
-    static double Median(IReadOnlyList<double> xs) { var s = xs.OrderBy(x => x).ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
 }
 
 /// <summary>

@@ -124,7 +124,7 @@ public class EvaluationTests
         using var y = torch.tensor(Enumerable.Range(0, 30).Select(i => (long)(i % 2)).ToArray());
         using var saliency = new Saliency(model).Attribute(x.flatten(1), Target.PerExample(y)).Map.reshape(30, 1, 4, 4);
         var fractions = new[] { 0.0, 0.25, 0.5, 0.75, 1.0 };
-        var batched = PixelPerturbation.Evaluate(f, x, y, saliency, fractions, rowsPerPass: 20); // 4 images per pass, a short last pass;
+        var batched = PixelPerturbation.Evaluate(f, x, y, saliency, fractions, rowsPerPass: 20); // 4 images per pass, a short last pass
         var reference = PixelPerturbation.EvaluatePerImage(f, x, y, saliency, fractions);
         Assert.Equal(reference.Accuracy, batched.Accuracy);
         Assert.Equal(fractions.Length, batched.ToDataFrame().Rows.Count);
