@@ -48,6 +48,9 @@ public sealed class TrainCommand : CliCommand
             EvaluateEveryEpoch = true,
         };
         TorchRuntime.SetThreads(args.GetInt("threads", Environment.ProcessorCount, min: 1));
+        // Where the results go is checked before the data is fetched and the model trained, not after.
+        if (args.Get("save") is { } saveTo) AtomicFile.EnsureWritableFile(saveTo, "--save");
+        if (args.Has("cache")) AtomicFile.EnsureWritableDirectory(new ModelCache().Directory, "The model cache folder (WORKBENCH_MODELS)");
 
         var loadClock = Stopwatch.StartNew();
         using var data = CliProgress.Run(p => Datasets.Load(dataset, progress: p));

