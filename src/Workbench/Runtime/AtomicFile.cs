@@ -54,7 +54,26 @@ public static partial class AtomicFile
     public static void WriteAllText(string path, string text) => WriteAllBytes(path, Encoding.UTF8.GetBytes(text));
 
     /// <summary>"&lt;file&gt;.&lt;pid&gt;.&lt;random&gt;.tmp": the pid lets <see cref="CleanStale"/> tell a live writer's file from a dead one's.</summary>
-    public static string TempPath(string path) => $"{path}.{Environment.ProcessId}.{Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 6))}.tmp";
+    public static string TempPath(string path) => $"{path}.{Environment.ProcessId}.{RandomTag()}.tmp";
+
+    static string RandomTag() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 6));
+
+    /// <summary>
+    /// Creates a new, empty staging folder "&lt;prefix&gt;&lt;random&gt;-&lt;pid&gt;" in <paramref name="parent"/> for a
+    /// multi-file download; fails if anything (a planted symlink included) is already at that path. The pid
+    /// at the end lets <see cref="CleanStale"/> remove it when its process is gone.
+    /// </summary>
+    public static string CreateStagingDirectory(string parent, string prefix)
+    {
+        Directory.CreateDirectory(parent);
+        string path = Path.Combine(parent, $"{prefix}{RandomTag()}-{Environment.ProcessId}");
+        if (Path.Exists(path) || new FileInfo(path).LinkTarget is not null)
+            throw new IOException($"'{path}' already exists; a staging folder must be new. Remove it and retry.");
+        var created = Directory.CreateDirectory(path);
+        if (created.LinkTarget is not null)
+            throw new IOException($"'{path}' became a symlink while being created; refusing to stage files through it.");
+        return path;
+    }
 
     // <name>.<pid>.tmp (the older form) or <name>.<pid>.<hex>.tmp.
     [GeneratedRegex(@"\.(?<pid>\d+)(\.[0-9a-f]+)?\.tmp$")]

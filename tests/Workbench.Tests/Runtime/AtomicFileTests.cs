@@ -105,4 +105,16 @@ public class AtomicFileTests : IDisposable
         AtomicFile.EnsureWritableDirectory(Path.Combine(_dir, "fresh"), "x");
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_dir, "fresh")));
     }
+
+    [Fact]
+    public void Staging_folders_are_new_unpredictable_and_cleaned_when_their_process_is_gone()
+    {
+        var a = AtomicFile.CreateStagingDirectory(_dir, ".staging-pkg-");
+        var b = AtomicFile.CreateStagingDirectory(_dir, ".staging-pkg-");
+        Assert.NotEqual(a, b);
+        Assert.EndsWith($"-{Environment.ProcessId}", a);
+        Assert.Empty(Directory.GetFileSystemEntries(a));
+        Assert.Equal(0, AtomicFile.CleanStale(_dir, ".staging-")); // ours: alive
+        Assert.True(Directory.Exists(a) && Directory.Exists(b));
+    }
 }
