@@ -8,10 +8,11 @@ namespace Workbench.Runtime;
 /// libtorch (CPU) runs its intra-op work in GNU OpenMP parallel regions. By default a thread that
 /// reaches the end of a region spins for a while before sleeping, waiting for the others. When the
 /// machine has fewer free cores than threads, a spinning thread burns the time slice the thread it
-/// waits for needs: measured on the 2-core reference machine with ~50 runnable processes, 30 training
-/// steps of the small CNN took 22-39 s with 2 threads and the default policy (43 s with
-/// OMP_WAIT_POLICY=ACTIVE) but 1.1-9 s with OMP_WAIT_POLICY=PASSIVE, like 1 thread (1.1-5 s); unloaded,
-/// PASSIVE costs nothing measurable (docs/reliability.md has the numbers). So the default here is
+/// waits for needs. Measured on the 2-core reference machine shared with other jobs (200 training steps of the
+/// small CNN, `workbench bench train`): 2 threads took 44-224 s with OpenMP's default spinning and 6-11 s with
+/// OMP_WAIT_POLICY=PASSIVE, about what 1 thread took (7-20 s); docs/reliability.md has the table. Whether
+/// PASSIVE costs anything on an idle machine could not be measured there (it was never idle); on a machine
+/// of your own, OMP_WAIT_POLICY=ACTIVE restores spinning. So the default here is
 /// PASSIVE: threads sleep at once instead of spinning.
 /// </para>
 /// <para>
