@@ -80,7 +80,6 @@ public static class PixelPerturbation
         var correct = new double[fractions.Length];
         using var mode = EvalMode.Enter(model);
         using var noGrad = torch.no_grad();
-        using (var all = model(inputs)) MetricTensors.TargetScore(all, labels, nameof(labels)).Dispose(); // the output's shape and the labels' range
         for (long i = 0; i < n; i++)
             for (int f = 0; f < fractions.Length; f++)
             {
@@ -95,7 +94,13 @@ public static class PixelPerturbation
                     var least = s.flatten().argsort().narrow(0, 0, k);
                     flat.index_fill_(1, least, fill);
                 }
-                if (model(flat.reshape(x.shape).unsqueeze(0)).argmax(1).item<long>() == labels[i].item<long>()) correct[f]++;
+                var output = model(flat.reshape(x.shape).unsqueeze(0));
+                if (i == 0 && f == 0)
+                {
+                    MetricTensors.TargetScore(output, labels.narrow(0, 0, 1), nameof(labels)); // one row of scores per input
+                    MetricTensors.TargetsInRange(labels, output.shape[1], nameof(labels));      // every label, once
+                }
+                if (output.argmax(1).item<long>() == labels[i].item<long>()) correct[f]++;
             }
         return new PerturbationCurve(fractions, correct.Select(c => c / n).ToArray());
     }
