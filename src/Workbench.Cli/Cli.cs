@@ -159,6 +159,8 @@ public static class CliApp
         return w.ToString();
     }
 
+    static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
     /// <summary>Runs a command line; returns the exit code (0 ok, 1 failure, 2 usage error).</summary>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
@@ -203,7 +205,17 @@ public static class CliApp
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or InvalidOperationException)
         {
-            stderr.WriteLine($"workbench: error: {e.Message}");
+            stderr.WriteLine($"workbench: error: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Ordinary file-system faults (read-only or unreadable cache, disk full, a folder in the way) are
+            // the user's to fix, not crashes: one line naming the path. The library's own I/O errors already
+            // say what to do; the runtime's ("Access to the path '...' is denied.") get the advice added.
+            bool ours = e.TargetSite?.DeclaringType?.Assembly == typeof(Workbench.Runtime.AtomicFile).Assembly;
+            stderr.WriteLine($"workbench: error: {OneLine(e.Message)}" + (ours ? "" :
+                " Check that the folder exists and is writable and that the disk has space (caches: WORKBENCH_DATA, WORKBENCH_MODELS)."));
             return 1;
         }
     }

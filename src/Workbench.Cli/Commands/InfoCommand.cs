@@ -12,6 +12,7 @@ public sealed class InfoCommand : CliCommand
     {
         foreach (var (k, v) in TorchRuntime.Versions()) Console.WriteLine($"{k,-12} {v}");
         Console.WriteLine($"{"device",-12} {TorchRuntime.DefaultDevice}");
+        Console.WriteLine($"{"omp wait",-12} {ThreadPolicy.Status}");
         return 0;
     }
 }

@@ -48,6 +48,9 @@ public sealed class TrainCommand : CliCommand
             EvaluateEveryEpoch = true,
         };
         TorchRuntime.SetThreads(args.GetInt("threads", Environment.ProcessorCount, min: 1));
+        // Where the results go is checked before the data is fetched and the model trained, not after.
+        if (args.Get("save") is { } saveTo) AtomicFile.EnsureWritableFile(saveTo, "--save");
+        if (args.Has("cache")) AtomicFile.EnsureWritableDirectory(new ModelCache().Directory, "The model cache folder (WORKBENCH_MODELS)");
 
         var loadClock = Stopwatch.StartNew();
         using var data = CliProgress.Run(p => Datasets.Load(dataset, progress: p));
@@ -68,7 +71,6 @@ public sealed class TrainCommand : CliCommand
             result = CliProgress.Run(p => Trainer.Fit(model, data.Train, data.Test, options, p));
         }
         using var _ = model;
-        if (args.Get("save") is { } savePath) ModelIO.Save(model, savePath);
 
         Console.WriteLine($"dataset        {args.Get("dataset", "mnist")} ({data.Train.Count} train / {data.Test.Count} test)");
         Console.WriteLine($"model          {spec.Key}{(fromCache ? "  (from cache)" : "")}");
@@ -82,6 +84,9 @@ public sealed class TrainCommand : CliCommand
                 ["test_accuracy"] = result.TestAccuracy, ["test_loss"] = result.TestLoss, ["train_seconds"] = result.TrainSeconds,
                 ["load_seconds"] = loadSeconds, ["threads"] = TorchRuntime.Threads, ["from_cache"] = fromCache,
             }));
+        // Saved after the results are printed: if the disk fails now (it was checked before training), the
+        // run's numbers are still reported and the error says what went wrong (exit 1).
+        if (args.Get("save") is { } savePath) ModelIO.Save(model, savePath);
         return 0;
     }
 }

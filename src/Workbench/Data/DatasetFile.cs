@@ -9,7 +9,7 @@ namespace Workbench.Data;
 /// The compact cache form of an image dataset: magic, shape, uint8 pixels, uint8 labels, and the
 /// SHA-256 of all of it. Read back in one pass (both datasets in well under 2 s); a file written
 /// half-way or corrupted fails the length or hash check and is rebuilt by <see cref="DatasetStore"/>.
-/// Written atomically (temp file + rename).
+/// Written atomically (<see cref="Runtime.AtomicFile"/>).
 /// </summary>
 public static class DatasetFile
 {
@@ -21,19 +21,16 @@ public static class DatasetFile
         int n = labels.Length;
         if ((long)n * channels * height * width != pixels.Length)
             throw new ArgumentException($"pixels must hold {n}x{channels}x{height}x{width} = {(long)n * channels * height * width} bytes; got {pixels.Length}.", nameof(pixels));
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        using (var file = File.Create(tmp))
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        Runtime.AtomicFile.Write(path, file =>
         {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             void Put(ReadOnlySpan<byte> bytes) { file.Write(bytes); hash.AppendData(bytes); }
             Put(Magic);
             foreach (var v in new[] { n, channels, height, width, classes }) Put(BitConverter.GetBytes(v));
             Put(pixels);
             Put(labels);
             file.Write(hash.GetHashAndReset());
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     /// <summary>Reads a dataset written by <see cref="Write"/>; throws <see cref="InvalidDataException"/> naming the file when it is not intact.</summary>

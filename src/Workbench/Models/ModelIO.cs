@@ -8,7 +8,7 @@ namespace Workbench.Models;
 /// <summary>
 /// Saves and loads a module's weights (its state dict, buffers included) in TorchSharp's format,
 /// wrapped with a magic string, the payload length and its SHA-256, so a truncated or corrupted
-/// file is detected instead of silently loaded. Writes are atomic (temp file + rename).
+/// file is detected instead of silently loaded. Writes are atomic (<see cref="Runtime.AtomicFile"/>).
 /// </summary>
 public static class ModelIO
 {
@@ -20,17 +20,13 @@ public static class ModelIO
         var payload = new MemoryStream();
         using (var writer = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true)) module.save(writer);
         var bytes = payload.ToArray();
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        using (var file = File.Create(tmp))
+        Runtime.AtomicFile.Write(path, file =>
         {
             file.Write(Magic);
             file.Write(BitConverter.GetBytes((long)bytes.Length));
             file.Write(SHA256.HashData(bytes));
             file.Write(bytes);
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     public static void Load(nn.Module module, string path)

@@ -61,4 +61,74 @@ public class CliTests
             Assert.Contains($"workbench {c.Name}", r.Out);
         }
     }
+
+    // C3/C4: ordinary I/O faults end in one line naming the path, exit 1, and before any long work.
+    static void AssertOneLineIoError((int Code, string Out, string Err) r, string path)
+    {
+        Assert.Equal(1, r.Code);
+        Assert.Single(r.Err.Trim().Split('\n'));
+        Assert.StartsWith("workbench: error: ", r.Err);
+        Assert.Contains(path, r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+
+    [Fact]
+    public void Train_save_to_a_folder_or_under_a_file_fails_before_loading_data()
+    {
+        var dir = Directory.CreateTempSubdirectory("cli-save").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "a-file");
+            File.WriteAllText(file, "");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            AssertOneLineIoError(Run("train", "--save", dir), dir);
+            AssertOneLineIoError(Run("train", "--save", Path.Combine(file, "model.bin")), file);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}: the check must come before training");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Train_cache_with_an_unusable_models_folder_fails_before_loading_data()
+    {
+        var dir = Directory.CreateTempSubdirectory("cli-models").FullName;
+        var before = Environment.GetEnvironmentVariable("WORKBENCH_MODELS");
+        try
+        {
+            var file = Path.Combine(dir, "models");
+            File.WriteAllText(file, "not a folder");
+            Environment.SetEnvironmentVariable("WORKBENCH_MODELS", file);
+            AssertOneLineIoError(Run("train", "--cache"), file);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("WORKBENCH_MODELS", before);
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void Data_fetch_into_an_unusable_cache_is_a_one_line_error()
+    {
+        var dir = Directory.CreateTempSubdirectory("cli-data").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "cache");
+            File.WriteAllText(file, "not a folder");
+            AssertOneLineIoError(Run("data", "fetch", "mnist", "--cache", file), file);
+
+            // A folder where a cache file belongs (raw files present, so nothing is downloaded).
+            var cache = Path.Combine(dir, "cache2");
+            var store = new Workbench.Data.DatasetStore(cache);
+            var from = new Workbench.Data.DatasetStore();
+            from.EnsureRaw(Workbench.Data.DatasetStore.MnistPackage);
+            Directory.CreateDirectory(Path.GetDirectoryName(store.RawFile(Workbench.Data.DatasetStore.MnistPackage, "x"))!);
+            foreach (var entry in Workbench.Data.DatasetStore.MnistPackage.Files.Keys)
+                File.Copy(from.RawFile(Workbench.Data.DatasetStore.MnistPackage, entry), store.RawFile(Workbench.Data.DatasetStore.MnistPackage, entry));
+            var blocked = store.CacheFile(Workbench.Data.DatasetName.Mnist, true);
+            Directory.CreateDirectory(blocked);
+            AssertOneLineIoError(Run("data", "fetch", "mnist", "--cache", cache), blocked);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

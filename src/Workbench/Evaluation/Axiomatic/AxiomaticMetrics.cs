@@ -1,4 +1,5 @@
 using TorchSharp;
+using Workbench.Models;
 using static TorchSharp.torch;
 
 namespace Workbench.Evaluation;
@@ -9,11 +10,14 @@ public static class Axioms
     /// <summary>Completeness: |Σ map − (f(x) − f(x'))| per image.</summary>
     public static MetricResult Completeness(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor maps, Tensor? baseline = null)
     {
+        MetricTensors.ModelArguments(inputs, targets, maps);
+        if (baseline is not null && (baseline.dim() > inputs.dim() || !baseline.shape.Reverse().Zip(inputs.shape.Reverse()).All(p => p.First == p.Second || p.First == 1)))
+            throw new ArgumentException($"baseline must broadcast to the inputs [{string.Join(", ", inputs.shape)}]; got [{string.Join(", ", baseline.shape)}].", nameof(baseline));
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var idx = targets.unsqueeze(1);
         var b = baseline is null ? torch.zeros_like(inputs) : baseline.expand_as(inputs);
-        var gap = (model(inputs).gather(1, idx) - model(b).gather(1, idx)).squeeze(1).to_type(ScalarType.Float64);
+        var gap = MetricTensors.TargetScore(model(inputs), targets) - MetricTensors.TargetScore(model(b), targets);
         return MetricResult.From("completeness_error", (MetricTensors.Flat(maps).sum(1) - gap).abs());
     }
 
@@ -24,11 +28,14 @@ public static class Axioms
     /// </summary>
     public static MetricResult NonSensitivity(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor maps, double baseline = 0, double tolerance = 1e-5)
     {
+        MetricTensors.ModelArguments(inputs, targets, maps);
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         long n = inputs.shape[0], d = inputs.numel() / n;
         var values = new double[n];
         var flatMaps = MetricTensors.Flat(maps);
+        MetricTensors.TargetScore(model(inputs), targets); // checks the output's shape and the targets' range once
         for (long i = 0; i < n; i++)
         {
             using var s = torch.NewDisposeScope();
@@ -49,6 +56,8 @@ public static class Axioms
     public static MetricResult InputInvariance(Tensor mapsA, Tensor mapsB)
     {
         MetricTensors.SameShape(mapsA, mapsB, nameof(mapsA), nameof(mapsB));
+        MetricTensors.Finite(mapsA, nameof(mapsA));
+        MetricTensors.Finite(mapsB, nameof(mapsB));
         using var scope = torch.NewDisposeScope();
         return MetricResult.From("input_invariance_error", (MetricTensors.Flat(mapsA) - MetricTensors.Flat(mapsB)).abs().sum(1));
     }

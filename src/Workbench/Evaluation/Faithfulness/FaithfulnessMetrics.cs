@@ -1,4 +1,5 @@
 using TorchSharp;
+using Workbench.Models;
 using static TorchSharp.torch;
 
 namespace Workbench.Evaluation;
@@ -14,8 +15,9 @@ public static class DeletionInsertion
     public static (MetricResult Deletion, MetricResult Insertion) Evaluate(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor saliency,
         int steps = 20, double baseline = 0.0, bool useProbability = true)
     {
-        MetricTensors.SameShape(inputs, saliency, nameof(inputs), nameof(saliency));
-        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be >= 1.");
+        MetricTensors.ModelArguments(inputs, targets, saliency, nameof(saliency));
+        MetricTensors.AtLeast(steps, 1, nameof(steps));
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         long n = inputs.shape[0], h = inputs.shape[^2], w = inputs.shape[^1], pixels = h * w;
         var score = (saliency.dim() == 4 ? saliency.sum(1) : saliency).reshape(n, pixels);
@@ -24,11 +26,10 @@ public static class DeletionInsertion
         var del = torch.zeros(n, steps + 1, dtype: ScalarType.Float64);
         var ins = torch.zeros(n, steps + 1, dtype: ScalarType.Float64);
         using var noGrad = torch.no_grad();
-        var idx = targets.unsqueeze(1);
         Tensor Target(Tensor x)
         {
             var o = model(x);
-            return (useProbability ? nn.functional.softmax(o, 1) : o).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+            return MetricTensors.TargetScore(useProbability && o.dim() == 2 ? nn.functional.softmax(o, 1) : o, targets);
         }
         for (int s = 0; s <= steps; s++)
         {
@@ -50,13 +51,15 @@ public static class FaithfulnessCorrelation
     public static MetricResult Evaluate(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor maps,
         int samples = 50, double subsetFraction = 0.1, double baseline = 0.0, int seed = 0)
     {
-        MetricTensors.SameShape(inputs, maps, nameof(inputs), nameof(maps));
+        MetricTensors.ModelArguments(inputs, targets, maps);
+        MetricTensors.AtLeast(samples, 2, nameof(samples)); // a correlation needs two points
+        if (!(subsetFraction > 0 && subsetFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(subsetFraction), subsetFraction, "subsetFraction must be in (0, 1].");
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         using var g = new torch.Generator((ulong)seed);
         long n = inputs.shape[0];
-        var idx = targets.unsqueeze(1);
         using var noGrad = torch.no_grad();
-        var fx = model(inputs).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+        var fx = MetricTensors.TargetScore(model(inputs), targets);
         var sums = torch.zeros(n, samples, dtype: ScalarType.Float64);
         var drops = torch.zeros(n, samples, dtype: ScalarType.Float64);
         var flatMaps = MetricTensors.Flat(maps);
@@ -64,7 +67,7 @@ public static class FaithfulnessCorrelation
         {
             var subset = torch.rand(inputs.shape, generator: g).lt(subsetFraction).to_type(inputs.dtype);
             sums[.., s] = (flatMaps * subset.flatten(1).to_type(ScalarType.Float64)).sum(1);
-            drops[.., s] = fx - model(inputs * (1 - subset) + baseline * subset).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+            drops[.., s] = fx - MetricTensors.TargetScore(model(inputs * (1 - subset) + baseline * subset), targets);
         }
         return MetricResult.From("faithfulness_correlation", MetricTensors.RowPearson(sums, drops));
     }
@@ -78,19 +81,21 @@ public static class Infidelity
 {
     public static MetricResult Evaluate(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor maps, int samples = 50, double sigma = 0.1, int seed = 0)
     {
-        MetricTensors.SameShape(inputs, maps, nameof(inputs), nameof(maps));
+        MetricTensors.ModelArguments(inputs, targets, maps);
+        MetricTensors.AtLeast(samples, 1, nameof(samples));
+        if (!(sigma > 0 && double.IsFinite(sigma))) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be positive and finite.");
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         using var g = new torch.Generator((ulong)seed);
-        var idx = targets.unsqueeze(1);
         using var noGrad = torch.no_grad();
-        var fx = model(inputs).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+        var fx = MetricTensors.TargetScore(model(inputs), targets);
         var total = torch.zeros(inputs.shape[0], dtype: ScalarType.Float64);
         var flatMaps = MetricTensors.Flat(maps);
         for (int s = 0; s < samples; s++)
         {
             var i = torch.randn(inputs.shape, generator: g).to_type(inputs.dtype) * sigma;
             var predicted = (flatMaps * MetricTensors.Flat(i)).sum(1);
-            var actual = fx - model(inputs - i).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+            var actual = fx - MetricTensors.TargetScore(model(inputs - i), targets);
             total += (predicted - actual).pow(2);
         }
         return MetricResult.From("infidelity", total / samples);
@@ -106,20 +111,23 @@ public static class RegionPerturbation
 {
     public static MetricResult Evaluate(Func<Tensor, Tensor> model, Tensor inputs, Tensor targets, Tensor maps, int patch = 4, int steps = 20, int seed = 0)
     {
-        MetricTensors.SameShape(inputs, maps, nameof(inputs), nameof(maps));
+        MetricTensors.ModelArguments(inputs, targets, maps);
         if (inputs.dim() != 4) throw new ArgumentException($"region perturbation needs images [N, C, H, W]; got [{string.Join(", ", inputs.shape)}].", nameof(inputs));
+        long n = inputs.shape[0], h = inputs.shape[2], w = inputs.shape[3];
+        if (patch < 1 || patch > Math.Min(h, w))
+            throw new ArgumentOutOfRangeException(nameof(patch), patch, $"patch must be in [1, {Math.Min(h, w)}] (the images are {h}x{w}); got {patch}.");
+        MetricTensors.AtLeast(steps, 1, nameof(steps));
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         using var g = new torch.Generator((ulong)seed);
-        long n = inputs.shape[0], h = inputs.shape[2], w = inputs.shape[3];
         var relevance = nn.functional.avg_pool2d(maps.sum(1, keepdim: true).to_type(ScalarType.Float64), patch).flatten(1); // [N, P]
         long regions = relevance.shape[1];
         steps = (int)Math.Min(steps, regions);
         var order = (-relevance).argsort(1);
         var rank = torch.empty_like(order).scatter_(1, order, torch.arange(regions, dtype: ScalarType.Int64).expand(n, -1).contiguous());
         long cols = w / patch;
-        var idx = targets.unsqueeze(1);
         using var noGrad = torch.no_grad();
-        var f0 = model(inputs).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+        var f0 = MetricTensors.TargetScore(model(inputs), targets);
         var noise = torch.rand(inputs.shape, generator: g).to_type(inputs.dtype);
         var sum = torch.zeros(n, dtype: ScalarType.Float64);
         for (int s = 1; s <= steps; s++)
@@ -129,7 +137,7 @@ public static class RegionPerturbation
             var mask = nn.functional.interpolate(chosen, new long[] { h / patch * patch, cols * patch }, mode: InterpolationMode.Nearest);
             mask = nn.functional.pad(mask, new long[] { 0, w - cols * patch, 0, h - h / patch * patch });
             var perturbed = inputs * (1 - mask) + noise * mask;
-            sum += f0 - model(perturbed).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+            sum += f0 - MetricTensors.TargetScore(model(perturbed), targets);
         }
         return MetricResult.From("region_perturbation_aopc", sum / steps);
     }

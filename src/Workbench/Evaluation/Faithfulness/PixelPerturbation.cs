@@ -1,5 +1,6 @@
 using Microsoft.Data.Analysis;
 using TorchSharp;
+using Workbench.Models;
 using static TorchSharp.torch;
 
 namespace Workbench.Evaluation;
@@ -33,10 +34,11 @@ public static class PixelPerturbation
         double[]? fractions = null, double fill = 0.5, bool removeLeastSalient = true, int rowsPerPass = 100)
     {
         fractions ??= DefaultFractions;
-        MetricTensors.SameShape(inputs, saliency, nameof(inputs), nameof(saliency));
+        MetricTensors.ModelArguments(inputs, labels, saliency, nameof(saliency), nameof(labels));
         if (fractions.Length == 0) throw new ArgumentException("fractions is empty; give at least one fraction in [0, 1].", nameof(fractions));
         if (fractions.Any(f => !(f >= 0 && f <= 1))) throw new ArgumentOutOfRangeException(nameof(fractions), "fractions must lie in [0, 1].");
         if (rowsPerPass < 1) throw new ArgumentOutOfRangeException(nameof(rowsPerPass), rowsPerPass, "rowsPerPass must be >= 1.");
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         long n = inputs.shape[0];
         long h = inputs.shape[^2], w = inputs.shape[^1], pixels = h * w;
@@ -58,7 +60,11 @@ public static class PixelPerturbation
             var removed = rank.narrow(0, start, m).reshape(1, m, 1, h, w).lt(thresholds);            // [F, m, 1, h, w]
             var expanded = x.unsqueeze(0).expand(new long[] { count }.Concat(x.shape).ToArray());
             var perturbed = expanded.masked_fill(removed, fill).reshape(new[] { count * m }.Concat(x.shape.Skip(1)).ToArray());
-            var hits = model(perturbed).argmax(1).reshape(count, m).eq(labels.narrow(0, start, m).unsqueeze(0));
+            var output = model(perturbed);
+            if (output.dim() != 2 || output.shape[0] != count * m)
+                throw new ArgumentException($"model must return scores [N, classes], one row per input; got [{string.Join(", ", output.shape)}] for {count * m} inputs.", nameof(model));
+            if (start == 0) MetricTensors.TargetsInRange(labels, output.shape[1], nameof(labels));
+            var hits = output.argmax(1).reshape(count, m).eq(labels.narrow(0, start, m).unsqueeze(0));
             correct.add_(hits.sum(new long[] { 1 }));
         }
         var totals = correct.data<long>().ToArray();
@@ -69,8 +75,10 @@ public static class PixelPerturbation
     public static PerturbationCurve EvaluatePerImage(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, Tensor saliency, double[]? fractions = null, double fill = 0.5)
     {
         fractions ??= DefaultFractions;
+        MetricTensors.ModelArguments(inputs, labels, saliency, nameof(saliency), nameof(labels));
         long n = inputs.shape[0];
         var correct = new double[fractions.Length];
+        using var mode = EvalMode.Enter(model);
         using var noGrad = torch.no_grad();
         for (long i = 0; i < n; i++)
             for (int f = 0; f < fractions.Length; f++)
@@ -86,7 +94,13 @@ public static class PixelPerturbation
                     var least = s.flatten().argsort().narrow(0, 0, k);
                     flat.index_fill_(1, least, fill);
                 }
-                if (model(flat.reshape(x.shape).unsqueeze(0)).argmax(1).item<long>() == labels[i].item<long>()) correct[f]++;
+                var output = model(flat.reshape(x.shape).unsqueeze(0));
+                if (i == 0 && f == 0)
+                {
+                    MetricTensors.TargetScore(output, labels.narrow(0, 0, 1), nameof(labels)); // one row of scores per input
+                    MetricTensors.TargetsInRange(labels, output.shape[1], nameof(labels));      // every label, once
+                }
+                if (output.argmax(1).item<long>() == labels[i].item<long>()) correct[f]++;
             }
         return new PerturbationCurve(fractions, correct.Select(c => c / n).ToArray());
     }

@@ -8,27 +8,32 @@ public static class Localisation
 {
     static (Tensor Map, Tensor Mask) Prepare(Tensor maps, Tensor masks)
     {
+        MetricTensors.Batch(maps, nameof(maps), finite: true);
+        ArgumentNullException.ThrowIfNull(masks);
         var m = (maps.dim() == 4 ? maps.sum(1) : maps).flatten(1).to_type(ScalarType.Float64);
         var k = (masks.dim() == 4 ? masks.amax(new long[] { 1 }) : masks).flatten(1).to_type(ScalarType.Float64);
         if (!m.shape.SequenceEqual(k.shape)) throw new ArgumentException($"masks must match the maps' pixels; got [{string.Join(", ", masks.shape)}] for maps [{string.Join(", ", maps.shape)}].", nameof(masks));
         return (m, k);
     }
 
-    /// <summary>Pointing game (Zhang et al., 2018): 1 when the map's maximum lies inside the mask.</summary>
+    /// <summary>Pointing game (Zhang et al., 2018): 1 when the map's maximum lies inside the mask; NaN (undefined) for a
+    /// constant map, which points nowhere (its argmax would be pixel 0 and score by chance).</summary>
     public static MetricResult PointingGame(Tensor maps, Tensor masks)
     {
         using var scope = torch.NewDisposeScope();
         var (m, k) = Prepare(maps, masks);
-        return MetricResult.From("pointing_game", k.gather(1, m.argmax(1).unsqueeze(1)).squeeze(1));
+        var hit = k.gather(1, m.argmax(1).unsqueeze(1)).squeeze(1);
+        return MetricResult.From("pointing_game", torch.where(m.amax(1).eq(m.amin(1)), torch.tensor(double.NaN, ScalarType.Float64), hit));
     }
 
-    /// <summary>Relevance mass accuracy (Arras et al., 2022): positive relevance inside the mask / all positive relevance.</summary>
+    /// <summary>Relevance mass accuracy (Arras et al., 2022): positive relevance inside the mask / all positive relevance;
+    /// NaN (undefined) for a map without positive relevance.</summary>
     public static MetricResult RelevanceMass(Tensor maps, Tensor masks)
     {
         using var scope = torch.NewDisposeScope();
         var (m, k) = Prepare(maps, masks);
         var pos = m.clamp_min(0);
-        return MetricResult.From("relevance_mass", (pos * k).sum(1) / pos.sum(1).clamp_min(1e-300));
+        return MetricResult.From("relevance_mass", MetricTensors.UndefinedWhereZero((pos * k).sum(1) / pos.sum(1).clamp_min(1e-300), pos));
     }
 
     /// <summary>Top-k intersection (Theiner et al., 2021): of the <paramref name="k"/> most relevant pixels, the fraction inside the mask.</summary>

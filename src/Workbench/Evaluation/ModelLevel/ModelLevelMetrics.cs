@@ -1,5 +1,6 @@
 using Microsoft.Data.Analysis;
 using TorchSharp;
+using Workbench.Models;
 using static TorchSharp.torch;
 
 namespace Workbench.Evaluation;
@@ -10,6 +11,12 @@ public static class ModelMetrics
     /// <summary>Fraction of inputs on which two models predict the same class (seed 000's x-axis).</summary>
     public static double PredictionAgreement(Func<Tensor, Tensor> a, Func<Tensor, Tensor> b, Tensor inputs, int batchSize = 1000)
     {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        MetricTensors.Batch(inputs, nameof(inputs));
+        MetricTensors.AtLeast(batchSize, 1, nameof(batchSize));
+        using var modeA = EvalMode.Enter(a);
+        using var modeB = EvalMode.Enter(b);
         using var noGrad = torch.no_grad();
         long same = 0;
         for (long s = 0; s < inputs.shape[0]; s += batchSize)
@@ -28,17 +35,21 @@ public static class ModelMetrics
     /// </summary>
     public static DataFrame DensityRatio(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, double[] noiseLevels, int seed = 0)
     {
+        MetricTensors.Batch(inputs, nameof(inputs));
+        MetricTensors.Targets(labels, inputs.shape[0], nameof(labels));
+        ArgumentNullException.ThrowIfNull(noiseLevels);
+        if (noiseLevels.Any(s => !(s >= 0 && double.IsFinite(s)))) throw new ArgumentOutOfRangeException(nameof(noiseLevels), "noise levels must be finite and >= 0.");
+        using var mode = EvalMode.Enter(model);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         using var g = new torch.Generator((ulong)seed);
-        var idx = labels.unsqueeze(1);
-        var f = model(inputs).gather(1, idx).squeeze(1).to_type(ScalarType.Float64);
+        var f = MetricTensors.TargetScore(model(inputs), labels, nameof(labels));
         var means = new double[noiseLevels.Length];
         var stds = new double[noiseLevels.Length];
         for (int i = 0; i < noiseLevels.Length; i++)
         {
             var noisy = inputs + torch.randn(inputs.shape, generator: g).to_type(inputs.dtype) * noiseLevels[i];
-            var ratio = model(noisy).gather(1, idx).squeeze(1).to_type(ScalarType.Float64) - f;
+            var ratio = MetricTensors.TargetScore(model(noisy), labels, nameof(labels)) - f;
             means[i] = ratio.mean().item<double>();
             stds[i] = ratio.std().item<double>();
         }

@@ -25,6 +25,10 @@ public static class ModelParameterRandomization
     public static RandomizationResult Evaluate(nn.Module<Tensor, Tensor> model, Tensor inputs, Tensor targets, Explainer explainer,
         bool cascading = true, int seed = 0, Func<Tensor, Tensor, MetricResult>? similarity = null)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        MetricTensors.Batch(inputs, nameof(inputs));
+        MetricTensors.Targets(targets, inputs.shape[0]);
+        ArgumentNullException.ThrowIfNull(explainer);
         similarity ??= (a, b) => SpearmanRankCorrelation.Evaluate(a, b, absolute: true);
         var layers = model.named_modules()
             .Where(m => m.name.Length > 0 && !m.module.named_children().Any() && m.module.parameters().Any())
@@ -66,6 +70,11 @@ public static class RandomLogit
 {
     public static MetricResult Evaluate(Tensor inputs, Tensor targets, int classes, Explainer explainer, int seed = 0)
     {
+        MetricTensors.Batch(inputs, nameof(inputs));
+        MetricTensors.Targets(targets, inputs.shape[0]);
+        MetricTensors.AtLeast(classes, 2, nameof(classes)); // a random other class needs two
+        MetricTensors.TargetsInRange(targets, classes);
+        ArgumentNullException.ThrowIfNull(explainer);
         using var scope = torch.NewDisposeScope();
         using var g = new torch.Generator((ulong)seed);
         var offset = torch.randint(1, classes, targets.shape, generator: g, dtype: ScalarType.Int64);

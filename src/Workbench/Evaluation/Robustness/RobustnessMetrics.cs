@@ -13,9 +13,16 @@ public static class Robustness
     public static (MetricResult MaxSensitivity, MetricResult AvgSensitivity, MetricResult LocalLipschitz) Evaluate(
         Tensor inputs, Tensor targets, Explainer explainer, int samples = 10, double radius = 0.02, int seed = 0)
     {
+        MetricTensors.Batch(inputs, nameof(inputs));
+        MetricTensors.Targets(targets, inputs.shape[0]);
+        ArgumentNullException.ThrowIfNull(explainer);
+        MetricTensors.AtLeast(samples, 1, nameof(samples));
+        if (!(radius > 0 && double.IsFinite(radius))) throw new ArgumentOutOfRangeException(nameof(radius), radius, "radius must be positive and finite.");
         using var scope = torch.NewDisposeScope();
         using var g = new torch.Generator((ulong)seed);
-        var original = MetricTensors.Flat(explainer(inputs, targets));
+        var maps = explainer(inputs, targets);
+        MetricTensors.Finite(maps, "the explainer's maps");
+        var original = MetricTensors.Flat(maps);
         var norm = original.norm(1).clamp_min(1e-300);
         var max = torch.zeros(inputs.shape[0], dtype: ScalarType.Float64);
         var sum = torch.zeros_like(max);

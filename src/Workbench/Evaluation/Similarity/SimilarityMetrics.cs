@@ -25,7 +25,7 @@ public static class SpearmanRankCorrelation
 {
     public static MetricResult Evaluate(Tensor a, Tensor b, bool absolute = true, bool normalize = true)
     {
-        MetricTensors.SameShape(a, b, nameof(a), nameof(b));
+        MetricTensors.ComparableMaps(a, b);
         using var scope = torch.NewDisposeScope();
         var x = normalize ? SanityCheckNormalization.Apply(a, absolute) : MetricTensors.Flat(a);
         var y = normalize ? SanityCheckNormalization.Apply(b, absolute) : MetricTensors.Flat(b);
@@ -38,7 +38,7 @@ public static class PearsonCorrelation
 {
     public static MetricResult Evaluate(Tensor a, Tensor b)
     {
-        MetricTensors.SameShape(a, b, nameof(a), nameof(b));
+        MetricTensors.ComparableMaps(a, b);
         using var scope = torch.NewDisposeScope();
         return MetricResult.From("pearson", MetricTensors.RowPearson(MetricTensors.Flat(a), MetricTensors.Flat(b)));
     }
@@ -49,7 +49,7 @@ public static class TopKIntersection
 {
     public static MetricResult Evaluate(Tensor a, Tensor b, double fraction = 0.1)
     {
-        MetricTensors.SameShape(a, b, nameof(a), nameof(b));
+        MetricTensors.ComparableMaps(a, b);
         if (!(fraction > 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "fraction must be in (0, 1].");
         using var scope = torch.NewDisposeScope();
         var x = MetricTensors.Flat(a).abs();
@@ -68,7 +68,7 @@ public static class NormalizedL2Distance
 {
     public static MetricResult Evaluate(Tensor a, Tensor b)
     {
-        MetricTensors.SameShape(a, b, nameof(a), nameof(b));
+        MetricTensors.ComparableMaps(a, b);
         using var scope = torch.NewDisposeScope();
         var x = MetricTensors.Flat(a);
         var y = MetricTensors.Flat(b);
@@ -85,7 +85,7 @@ public static class Ssim
 {
     public static MetricResult Evaluate(Tensor a, Tensor b, bool normalize = true, int window = 11, double sigma = 1.5)
     {
-        MetricTensors.SameShape(a, b, nameof(a), nameof(b));
+        MetricTensors.ComparableMaps(a, b);
         if (a.dim() is not (3 or 4)) throw new ArgumentException($"SSIM needs image maps [N, (C,) H, W]; got [{string.Join(", ", a.shape)}].", nameof(a));
         using var scope = torch.NewDisposeScope();
         long h = a.shape[^2], w = a.shape[^1];
@@ -111,16 +111,23 @@ public static class Ssim
 /// </summary>
 public static class HogCorrelation
 {
+    /// <param name="a">Image maps [N, H, W] or [N, C, H, W]; flat maps [N, D] are refused (they have no image to take gradients of).</param>
     public static MetricResult Evaluate(Tensor a, Tensor b, int cell = 4, int bins = 9)
     {
-        MetricTensors.SameShape(a, b, nameof(a), nameof(b));
+        MetricTensors.ComparableMaps(a, b);
         using var scope = torch.NewDisposeScope();
         return MetricResult.From("hog_pearson", MetricTensors.RowPearson(Features(a, cell, bins), Features(b, cell, bins)));
     }
 
+    /// <summary>HOG features per map: [N, H, W] or [N, C, H, W] -> [N, bins * cells].</summary>
     public static Tensor Features(Tensor maps, int cell = 4, int bins = 9)
     {
+        // A flat batch [N, D] would be read as one N x D image: one value for the whole batch.
+        if (maps.dim() is not (3 or 4))
+            throw new ArgumentException($"HOG needs image maps [N, H, W] or [N, C, H, W]; got [{string.Join(", ", maps.shape)}]. Reshape flat maps to images first.", nameof(maps));
         long h = maps.shape[^2], w = maps.shape[^1];
+        if (cell < 1 || cell > Math.Min(h, w)) throw new ArgumentOutOfRangeException(nameof(cell), cell, $"cell must be in [1, {Math.Min(h, w)}] for {h}x{w} maps.");
+        MetricTensors.AtLeast(bins, 1, nameof(bins));
         var x = SanityCheckNormalization.Apply(maps, true).reshape(-1, 1, h, w);
         var dx = torch.tensor(new[] { -1.0, 0, 1 }).reshape(1, 1, 1, 3);
         var dy = torch.tensor(new[] { -1.0, 0, 1 }).reshape(1, 1, 3, 1);
