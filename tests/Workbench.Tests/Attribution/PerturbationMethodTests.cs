@@ -148,6 +148,67 @@ public class PerturbationMethodTests
         Assert.True((fooledMap.Map - original.Map).allclose(pattern.expand(5, 6) * 100, atol: 1e-9));
     }
 
+    /// <summary>f₀(x) = x₀x₁ + 2x₂ + 3x₃ (an interaction), f₁(x) = x₃.</summary>
+    static readonly Func<Tensor, Tensor> Mixed = x =>
+        torch.stack(new[] { x[.., 0] * x[.., 1] + 2 * x[.., 2] + 3 * x[.., 3], x[.., 3] }, 1);
+
+    [Fact]
+    public void Per_example_masks_give_each_example_its_own_partition()
+    {
+        TorchRuntime.EnsureLoaded();
+        // Both examples x = [1, 2, 3, 4] (f₀ = 20), baseline 0; A groups {x0, x1} {x2, x3}, B groups {x0, x3} {x1, x2}.
+        using var x = torch.tensor(new[] { 1.0, 2, 3, 4, 1, 2, 3, 4 }, new long[] { 2, 4 }, ScalarType.Float64);
+        using var masks = torch.tensor(new long[] { 0, 0, 1, 1, 0, 1, 1, 0 }, new long[] { 2, 4 });
+        // Ablation: A drops {x0,x1} -> 18 (drop 2), {x2,x3} -> 2 (drop 18); B drops {x0,x3} -> 6 (drop 14), {x1,x2} -> 12 (drop 8).
+        using var ablation = new FeatureAblation(Mixed, masks).Attribute(x, 0);
+        Assert.Equal(new[] { 2.0, 2, 18, 18, 14, 8, 8, 14 }, ablation.Map.flatten().data<double>().ToArray());
+        // Exact Shapley values of two features: A v({0}) = 2, v({1}) = 18 -> φ = [2, 18];
+        // B v({0}) = 12, v({1}) = 6, v(all) = 20 -> φ₀ = ½(12 + 14) = 13, φ₁ = ½(6 + 8) = 7.
+        var shapley = new[] { 2.0, 2, 18, 18, 13, 7, 7, 13 };
+        using var kernel = new KernelShap(Mixed, masks, samples: 16).Attribute(x, 0); // 2² coalitions fit: enumerated
+        Assert.True(kernel.Map.flatten().allclose(torch.tensor(shapley, ScalarType.Float64), atol: 1e-6), kernel.Map.ToString(TorchSharp.TensorStringStyle.Julia));
+        // Sampling: every order of two features is one of the two; efficiency holds exactly per example and per partition.
+        using var svs = new ShapleyValueSampling(Mixed, masks, permutations: 400, seed: 3).Attribute(x, 0);
+        var s = svs.Map.flatten().data<double>().ToArray();
+        Assert.Equal(20.0, s[0] + s[2], 10);
+        Assert.Equal(20.0, s[4] + s[5], 10);
+        Assert.Equal(s[4], s[7]); // x0 and x3 are one feature of B
+        for (int i = 0; i < 8; i++) Assert.True(Math.Abs(s[i] - shapley[i]) < 0.3, $"element {i}: {s[i]} vs {shapley[i]}");
+        // LIME on a linear target (f₁ = x₃) is exact: all of it to the feature holding x3.
+        using var lime = new Lime(Mixed, masks, samples: 200, ridge: 0).Attribute(x, 1);
+        Assert.True(lime.Map.flatten().allclose(torch.tensor(new[] { 0.0, 0, 4, 4, 4, 0, 0, 4 }, ScalarType.Float64), atol: 1e-9), lime.Map.ToString(TorchSharp.TensorStringStyle.Julia));
+    }
+
+    [Fact]
+    public void A_batch_with_per_example_masks_equals_each_example_alone()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var x = Nets.Inputs(new long[] { 3, 6 }, seed: 21);
+        using var b = Nets.Inputs(new long[] { 3, 6 }, seed: 22);
+        // Different partitions and different feature counts (3, 2 and 3 features).
+        long[][] rows = { new long[] { 0, 0, 1, 1, 2, 2 }, new long[] { 1, 0, 1, 0, 1, 0 }, new long[] { 2, 1, 0, 0, 1, 2 } };
+        using var masks = torch.tensor(rows.SelectMany(r => r).ToArray(), new long[] { 3, 6 });
+        Func<Tensor?, AttributionMethod>[] methods =
+        {
+            m => new FeatureAblation(Interacting6, m),
+            m => new ShapleyValueSampling(Interacting6, m, permutations: 7, seed: 1),
+            m => new KernelShap(Interacting6, m, samples: 7, seed: 2),
+            m => new Lime(Interacting6, m, samples: 40, seed: 3),
+        };
+        foreach (var method in methods)
+        {
+            using var batch = method(masks).Attribute(x, new long[] { 0, 1, 0 }, b);
+            for (int e = 0; e < 3; e++)
+            {
+                using var alone = method(masks[e].unsqueeze(0)).Attribute(x[e].unsqueeze(0), new long[] { e == 1 ? 1 : 0 }, b[e].unsqueeze(0));
+                Assert.True(batch.Map[e].allclose(alone.Map[0], atol: 1e-9), $"{batch.Method}, example {e}: {batch.Map[e].ToString(TorchSharp.TensorStringStyle.Julia)} vs {alone.Map[0].ToString(TorchSharp.TensorStringStyle.Julia)}");
+            }
+        }
+    }
+
+    static readonly Func<Tensor, Tensor> Interacting6 = x =>
+        torch.stack(new[] { x[.., 0] * x[.., 3] + x[.., 1].pow(2) - x[.., 2] * x[.., 5] + x[.., 4], x[.., 5] * x[.., 1] - x[.., 0] }, 1);
+
     [Fact]
     public void Bad_masks_are_rejected()
     {
@@ -157,5 +218,10 @@ public class PerturbationMethodTests
         Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new FeatureAblation(model, wrong).Attribute(x, 0)).ParamName);
         using var negative = torch.full(new long[] { 1, 8, 8 }, -1L, ScalarType.Int64);
         Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new KernelShap(model, negative).Attribute(x, 0)).ParamName);
+        using var two = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 17);
+        using var three = torch.zeros(new long[] { 3, 1, 8, 8 }, ScalarType.Int64); // 3 masks for 2 examples
+        Assert.Contains("3 rows for 2 examples", Assert.Throws<ArgumentException>(() => new FeatureAblation(model, three).Attribute(two, 0)).Message);
+        using var fractional = torch.zeros(new long[] { 1, 8, 8 }, ScalarType.Float32);
+        Assert.Contains("Float32", Assert.Throws<ArgumentException>(() => new FeatureAblation(model, fractional).Attribute(x, 0)).Message);
     }
 }

@@ -104,6 +104,10 @@ public sealed class ResolvedTarget
 
     readonly long? _single;
 
+    /// <summary>The target of examples <paramref name="examples"/> of the batch, bound to them as a batch of their own.</summary>
+    internal ResolvedTarget Subset(IReadOnlyList<long> examples) =>
+        _select is not null ? this : new ResolvedTarget(examples.Select(e => _classes![e]).ToArray(), null);
+
     /// <summary>The class per example, when the target is a class target.</summary>
     public IReadOnlyList<long>? Classes => _classes;
 
