@@ -16,9 +16,12 @@ public abstract record Target
     /// <summary>One class per example (length = batch size).</summary>
     public static Target PerExample(long[] classes) => new PerExampleTarget(classes);
 
-    /// <summary>One class per example from an int64 tensor [B].</summary>
+    /// <summary>One class per example from an integer tensor [B] (int64, int32, ...; a float tensor is refused, not truncated).</summary>
     public static Target PerExample(Tensor classes)
     {
+        ArgumentNullException.ThrowIfNull(classes);
+        if (classes.is_floating_point() || classes.is_complex() || classes.dtype == ScalarType.Bool)
+            throw new ArgumentException($"classes must be an integer tensor (int64 or int32) of class indices; got {classes.dtype}. Round or convert explicitly if the values are whole numbers.", nameof(classes));
         if (classes.dim() != 1) throw new ArgumentException($"classes must be a vector [batch]; got shape [{string.Join(", ", classes.shape)}].", nameof(classes));
         return new PerExampleTarget(classes.to_type(ScalarType.Int64).cpu().data<long>().ToArray());
     }
@@ -44,11 +47,15 @@ public abstract record Target
     internal static void CheckClasses(IReadOnlyList<long> classes, Tensor output)
     {
         if (output.dim() < 2)
-            throw new ArgumentException($"a class target needs an output of shape [batch, classes]; the model returned [{string.Join(", ", output.shape)}]. Use Target.Selector for other outputs.", "target");
+            throw new ArgumentException($"a class target needs an output of shape [batch, classes]; the model returns {RowShape(output)}. Use Target.Selector for other outputs.", "target");
         long count = output.shape[1];
         foreach (var c in classes)
             if (c < 0 || c >= count) throw new ArgumentOutOfRangeException("target", c, $"target class must be in [0, {count - 1}] (the model has {count} outputs); got {c}.");
     }
+
+    /// <summary>An output's shape per batch, "[batch, 10]", whatever the size of the pass it came from (a chunk, a probe).</summary>
+    internal static string RowShape(Tensor output) =>
+        output.dim() == 0 ? "a 0-D scalar (shape [])" : $"[batch{string.Concat(output.shape.Skip(1).Select(d => $", {d}"))}]";
 
     sealed record ClassTarget(long Index) : Target
     {
@@ -72,7 +79,7 @@ public abstract record Target
         internal override ResolvedTarget Resolve(long batchSize, Func<Tensor> output)
         {
             var o = output();
-            if (o.dim() < 2) throw new ArgumentException($"the predicted-class target needs an output of shape [batch, classes]; the model returned [{string.Join(", ", o.shape)}].", "target");
+            if (o.dim() < 2) throw new ArgumentException($"the predicted-class target needs an output of shape [batch, classes]; the model returns {RowShape(o)}.", "target");
             return new(o.argmax(1).cpu().data<long>().ToArray(), null);
         }
         public override string Describe() => "predicted class";
@@ -114,11 +121,13 @@ public sealed class ResolvedTarget
     /// <summary>The target score of output rows [firstRow, firstRow + n) of an expanded batch -> [n].</summary>
     public Tensor Score(Tensor output, long firstRow = 0)
     {
+        if (output.dim() == 0)
+            throw new ArgumentException("the model returned a 0-D scalar; a target selects one value per example from an output [batch, ...].", "target");
         if (_select is not null)
         {
             var s = _select(output);
             if (s.dim() != 1 || s.shape[0] != output.shape[0])
-                throw new ArgumentException($"the target selector must map an output of {output.shape[0]} rows to a vector [{output.shape[0]}]; it returned [{string.Join(", ", s.shape)}].", "target");
+                throw new ArgumentException($"the target selector must map the model's output {Target.RowShape(output)} to one value per example [batch]; it returned {(s.dim() == 0 ? "a 0-D scalar" : $"[{string.Join(", ", s.shape)}] for a pass of {output.shape[0]} rows")}.", "target");
             return s;
         }
         if (!_checked)

@@ -13,8 +13,14 @@ namespace Workbench.Attribution;
 public sealed class IntegratedGradients(AttributionModel model, int steps = 50, IntegrationRule rule = IntegrationRule.GaussLegendre,
     AttributionSettings? settings = null) : AttributionMethod(model, settings)
 {
-    public int Steps { get; } = steps >= 1 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be >= 1.");
+    public int Steps { get; } = Checked(steps, rule);
     public IntegrationRule Rule { get; } = rule;
+
+    static int Checked(int steps, IntegrationRule rule)
+    {
+        Quadrature.Check(rule, steps, nameof(steps));
+        return steps;
+    }
     public override string Name => "IntegratedGradients";
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["steps"] = Steps, ["rule"] = Rule.ToString() };
     protected override bool UsesBaselines => true;

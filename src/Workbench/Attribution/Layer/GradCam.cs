@@ -59,7 +59,7 @@ public sealed class GradCam(AttributionModel model, string layer, bool counterfa
         if (kept is null || kept.dim() != 4)
             throw new ArgumentException($"layer '{layer}' must output feature maps [batch, channels, height, width]; it output [{string.Join(", ", kept?.shape ?? Array.Empty<long>())}].", "layer");
         var score = target.Score(output, firstRow).sum();
-        var grad = method.Model.Gradient(score, kept);
+        var grad = method.Model.Gradient(score, kept, $"layer '{layer}'");
         return (kept.detach(), grad);
     }
 }
