@@ -153,6 +153,34 @@ public class GradientMethodTests
     }
 
     [Fact]
+    public void Without_multiplying_by_inputs_path_methods_give_their_global_attribution()
+    {
+        using var linear = Nets.Linear(4, 3, seed: 30);
+        using var x = Nets.Inputs(new long[] { 3, 4 }, seed: 31);
+        using var b = Nets.Inputs(new long[] { 4 }, seed: 32);
+        var w = WeightRow(linear, 2).expand(3, 4);
+        using var ig = new IntegratedGradients(linear, 5, multiplyByInputs: false).Attribute(x, 2, b);
+        Assert.True(ig.Map.allclose(w, atol: 1e-12));
+        Assert.Null(ig.ConvergenceDelta);
+        Assert.Equal(false, ig.Parameters["multiply_by_inputs"]);
+        using var shap = new GradientShap(linear, samples: 10, multiplyByInputs: false).Attribute(x, 2, b);
+        Assert.True(shap.Map.allclose(w, atol: 1e-12));
+        // On a nonlinear model: local = global ⊙ (x − x').
+        using var smooth = Nets.Smooth(4, 6, 3, seed: 33);
+        using var local = new IntegratedGradients(smooth, 16).Attribute(x, 1, b);
+        using var global = new IntegratedGradients(smooth, 16, multiplyByInputs: false).Attribute(x, 1, b);
+        Assert.True(local.Map.allclose(global.Map * (x - b), atol: 1e-12));
+        using var relu = Nets.Relu(4, 6, 3, seed: 34);
+        using var dlLocal = new DeepLift(relu).Attribute(x, 0, b);
+        using var dlGlobal = new DeepLift(relu, multiplyByInputs: false).Attribute(x, 0, b);
+        Assert.True(dlLocal.Map.allclose(dlGlobal.Map * (x - b), atol: 1e-12));
+        // Through NoiseTunnel (no noise: the wrapped method's global map).
+        using var tunnel = new NoiseTunnel(new IntegratedGradients(smooth, 16, multiplyByInputs: false), samples: 3, sigmaFraction: 0).Attribute(x, 1, b);
+        Assert.True(tunnel.Map.allclose(global.Map, atol: 1e-12));
+        Assert.Equal(false, tunnel.Parameters["multiply_by_inputs"]);
+    }
+
+    [Fact]
     public void Targets_predicted_and_selector_resolve_per_example()
     {
         using var model = Nets.Smooth(4, 6, 3, seed: 13);

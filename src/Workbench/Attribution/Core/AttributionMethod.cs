@@ -162,6 +162,23 @@ public abstract class AttributionMethod
         throw new ArgumentException($"{b.shape[0]} baselines given for {c.BatchSize} examples; this method takes one baseline or one per example.", "baselines");
     }
 
+    /// <summary>
+    /// A method against each of K baselines [K, ...] (each broadcast to every example), averaged: the
+    /// map and, where the method defines one, the convergence delta.
+    /// </summary>
+    protected static AttributionOutput AverageOverBaselines(AttributionContext c, Tensor set, Func<Tensor, AttributionOutput> explain)
+    {
+        long k = set.shape[0];
+        Tensor? map = null, delta = null;
+        for (long i = 0; i < k; i++)
+        {
+            var one = explain(set[i].unsqueeze(0).expand(c.Inputs.shape));
+            map = map is null ? one.Map : map.add_(one.Map);
+            if (one.ConvergenceDelta is { } d) delta = delta is null ? d : delta.add_(d);
+        }
+        return new(map! / k, delta is null ? null : delta / k);
+    }
+
     /// <summary>A set of K baselines [K, ...] (a distribution to average or sample over; zeros when none were given).</summary>
     protected static Tensor BaselineSet(AttributionContext c)
     {
@@ -246,7 +263,7 @@ public abstract class AttributionMethod
     }
 
     /// <summary>The module behind the model, required by methods that hook layers.</summary>
-    protected nn.Module<Tensor, Tensor> RequireModule() => Model.Module
+    protected internal nn.Module<Tensor, Tensor> RequireModule() => Model.Module
         ?? throw new InvalidOperationException($"{Name} hooks the model's layers, so it needs a module (nn.Module), not a plain function ('{Model.Name}').");
 
     /// <summary>d target / d input for every example of the batch (chunked) -> the inputs' shape.</summary>
@@ -268,7 +285,10 @@ public abstract class AttributionMethod
     /// Runs <paramref name="body"/> over rows [0, totalRows) of an expanded batch in chunks that fit
     /// the memory budget, each in its own dispose scope (tensors that must survive are moved out by the body).
     /// </summary>
-    protected void ForEachChunk(long totalRows, Action<long, long> body, int examplesPerRow = 1)
+    protected void ForEachChunk(long totalRows, Action<long, long> body, int examplesPerRow = 1) => ForEachChunkOf(totalRows, body, examplesPerRow);
+
+    /// <summary><see cref="ForEachChunk"/> for the helpers of other methods (a method's computation shared with another).</summary>
+    internal void ForEachChunkOf(long totalRows, Action<long, long> body, int examplesPerRow = 1)
     {
         long per = RowsPerPass(examplesPerRow);
         for (long start = 0; start < totalRows; start += per)
