@@ -56,6 +56,60 @@ public class PerturbationMethodTests
     }
 
     [Fact]
+    public void Exact_shapley_values_match_the_enumeration_by_hand_and_refuse_too_many_features()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var x = torch.tensor(new[] { 0.9, -0.7, 0.5, 1.2 }, ScalarType.Float64);
+        using var b = torch.tensor(new[] { 0.1, 0.2, -0.3, 0.0 }, ScalarType.Float64);
+        var exact = ExactShapley(Interacting, x, b, 0);
+        using var sv = new ShapleyValues(Interacting).Attribute(x.unsqueeze(0), 0, b);
+        var s = sv.Map[0].data<double>().ToArray();
+        for (int i = 0; i < 4; i++) Assert.Equal(exact[i], s[i], 12);
+        Assert.Equal(16, sv.ExamplesEvaluated); // 2^4 coalitions, nothing else
+        // Per-example masks on a batch: each example exact over its own partition.
+        using var two = torch.stack(new[] { x, x });
+        using var masks = torch.tensor(new long[] { 0, 0, 1, 2, 0, 1, 1, 1 }, new long[] { 2, 4 });
+        using var grouped = new ShapleyValues(Interacting, masks).Attribute(two, 0, b);
+        using var sampled = new ShapleyValueSampling(Interacting, masks, permutations: 4000, seed: 2).Attribute(two, 0, b);
+        Assert.True(grouped.Map.allclose(sampled.Map, atol: 0.02));
+        double gap;
+        using (torch.no_grad()) gap = (Interacting(x.unsqueeze(0)) - Interacting(b.unsqueeze(0)))[0, 0].item<double>();
+        Assert.Equal(gap, grouped.Map[0, 0].item<double>() + grouped.Map[0, 2].item<double>() + grouped.Map[0, 3].item<double>(), 12);
+        Assert.Equal(gap, grouped.Map[1, 0].item<double>() + grouped.Map[1, 1].item<double>(), 12);
+        using var many = torch.zeros(1, 13);
+        var e = Assert.Throws<ArgumentException>(() => new ShapleyValues((Func<Tensor, Tensor>)(t => t[.., ..2]), maxFeatures: 12).Attribute(many, 0));
+        Assert.Equal("featureMask", e.ParamName);
+        Assert.Contains("M = 13", e.Message);
+    }
+
+    [Fact]
+    public void Feature_permutation_credits_each_feature_with_the_drop_when_it_comes_from_another_example()
+    {
+        using var model = Nets.Linear(5, 2, seed: 23);
+        using var x = Nets.Inputs(new long[] { 2, 5 }, seed: 24);
+        var w = model.parameters().First()[1].detach();
+        // With two examples the only permutation that is not the identity swaps them.
+        using var swapped = torch.stack(new[] { x[1], x[0] });
+        using var fp = new FeaturePermutation(model, seed: 3).Attribute(x, 1);
+        Assert.True(fp.Map.allclose((x - swapped) * w, atol: 1e-12));
+        using var one = Nets.Inputs(new long[] { 1, 5 }, seed: 25);
+        Assert.Contains("at least 2 examples", Assert.Throws<ArgumentException>(() => new FeaturePermutation(model).Attribute(one, 1)).Message);
+        using var perExample = torch.tensor(new long[] { 0, 0, 1, 1, 2, 0, 1, 2, 2, 2 }, new long[] { 2, 5 });
+        Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new FeaturePermutation(model, perExample).Attribute(x, 1)).ParamName);
+        // Three examples: per feature, the values come from a permutation of the examples that is not the identity.
+        using var x3 = Nets.Inputs(new long[] { 3, 5 }, seed: 26);
+        using var fp3 = new FeaturePermutation(model, seed: 4).Attribute(x3, 1);
+        using var ratio = fp3.Map / w; // = x_e − x_π(e) per element
+        for (int i = 0; i < 5; i++)
+        {
+            var source = Enumerable.Range(0, 3).Select(e =>
+                Enumerable.Range(0, 3).Single(o => Math.Abs((x3[e, i] - x3[o, i]).item<double>() - ratio[e, i].item<double>()) < 1e-9)).ToArray();
+            Assert.Equal(3, source.Distinct().Count());
+            Assert.NotEqual(new[] { 0, 1, 2 }, source);
+        }
+    }
+
+    [Fact]
     public void On_a_linear_model_every_perturbation_method_recovers_w_times_x_minus_baseline()
     {
         using var model = Nets.Linear(6, 2, seed: 3);
