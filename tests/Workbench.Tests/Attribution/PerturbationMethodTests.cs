@@ -156,6 +156,44 @@ public class PerturbationMethodTests
     }
 
     [Fact]
+    public void Occlusion_cuts_windows_at_the_border_as_captum_and_takes_per_axis_windows()
+    {
+        using var model = Nets.Linear(5, 2, seed: 27);
+        using var x = Nets.Inputs(new long[] { 2, 5 }, seed: 28);
+        var w = model.parameters().First()[0].detach();
+        using var contribution = x * w; // zero baseline: a window's drop is the sum of its elements' w·x
+        // Windows of 2, stride 2 over 5 features: [0, 1], [2, 3], [4] (cut; not shifted back to [3, 4]).
+        using var occ = new Occlusion(model, new long[] { 2 }, new long[] { 2 }).Attribute(x, 0);
+        for (int e = 0; e < 2; e++)
+        {
+            double a = contribution[e, 0].item<double>() + contribution[e, 1].item<double>();
+            double b = contribution[e, 2].item<double>() + contribution[e, 3].item<double>();
+            var expected = new[] { a, a, b, b, contribution[e, 4].item<double>() };
+            var got = occ.Map[e].data<double>().ToArray();
+            for (int i = 0; i < 5; i++) Assert.Equal(expected[i], got[i], 12);
+        }
+        // Windows of 3, stride 2 over 5: [0..2], [2..4]; element 2 is covered twice and gets the mean.
+        using var overlap = new Occlusion(model, new long[] { 3 }, new long[] { 2 }).Attribute(x, 0);
+        double left = contribution[0, ..3].sum().item<double>(), right = contribution[0, 2..].sum().item<double>();
+        Assert.Equal((left + right) / 2, overlap.Map[0, 2].item<double>(), 12);
+        Assert.Equal(right, overlap.Map[0, 4].item<double>(), 12);
+
+        // One channel at a time: a window [1, 2, 2] over [2, 2, 2] gives every element its channel's total.
+        TorchRuntime.Seed(29);
+        using var images = nn.Sequential(("flatten", nn.Flatten()), ("fc", nn.Linear(8, 2)));
+        images.to(ScalarType.Float64);
+        using var xi = Nets.Inputs(new long[] { 1, 2, 2, 2 }, seed: 30);
+        var wi = images.parameters().First()[1].detach().reshape(2, 2, 2);
+        using var channels = new Occlusion(images, new long[] { 1, 2, 2 }, new long[] { 1 }).Attribute(xi, 1);
+        using var perChannel = (xi[0] * wi).sum(new long[] { 1, 2 }); // [2]
+        Assert.True(channels.Map[0].allclose(perChannel.reshape(2, 1, 1).expand(2, 2, 2), atol: 1e-12));
+        // Refused: a stride larger than the window; a window larger than the example; a window of the wrong rank.
+        Assert.Equal("stride", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new long[] { 2 }, new long[] { 3 }).Attribute(x, 0)).ParamName);
+        Assert.Equal("window", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new long[] { 6 }, new long[] { 1 }).Attribute(x, 0)).ParamName);
+        Assert.Equal("window", Assert.Throws<ArgumentException>(() => new Occlusion(model, new long[] { 2, 2 }, new long[] { 1 }).Attribute(x, 0)).ParamName);
+    }
+
+    [Fact]
     public void Rise_finds_the_region_the_model_looks_at()
     {
         TorchRuntime.EnsureLoaded();

@@ -201,6 +201,17 @@ public class ReliabilityTests
     }
 
     [Fact]
+    public void Row_indices_stay_exact_beyond_two_to_the_24_rows()
+    {
+        // 1,000 examples × 20,000 steps = 2·10⁷ rows: in float32, row 19,999,999 / 1,000 rounds up to step 20,000 (out of range).
+        using var model = Nets.Linear(1, 1, seed: 22);
+        using var x = Nets.Inputs(new long[] { 1000, 1 }, seed: 23);
+        using var ig = new IntegratedGradients(model, 20_000, IntegrationRule.RiemannMiddle).Attribute(x, 0);
+        var w = model.parameters().First().detach().item<double>();
+        Assert.True(ig.Map.allclose(x * w, atol: 1e-9));
+    }
+
+    [Fact]
     public void Gauss_legendre_points_are_exact_fast_and_capped_with_a_clear_message()
     {
         foreach (int n in new[] { 1, 2, 5, 64, 1001 })

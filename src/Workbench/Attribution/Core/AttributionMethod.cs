@@ -250,6 +250,18 @@ public abstract class AttributionMethod
         return Model.Gradient(score, x);
     }
 
+    /// <summary>
+    /// Example index (r mod B) and repetition index (r / B: the step, sample or perturbation) of rows
+    /// [start, start + n) of an expanded batch. Integer division in int64: TorchSharp's
+    /// torch.div(tensor, scalar, rounding mode) divides in float32 and ignores the mode, which picks
+    /// wrong rows beyond 2^24.
+    /// </summary>
+    protected static (Tensor Example, Tensor Repetition) RowIndices(AttributionContext c, long start, long n)
+    {
+        var rows = torch.arange(start, start + n, dtype: ScalarType.Int64, device: c.Inputs.device);
+        return (rows % c.BatchSize, torch.floor_divide(rows, c.BatchSize));
+    }
+
     /// <summary>Hooks the method installed for the current call; every forward is audited against them.</summary>
     protected HookScope? ActiveHooks { get; set; }
 

@@ -51,9 +51,7 @@ public sealed class IntegratedGradients(AttributionModel model, int steps = 50, 
         ForEachChunk(rows, (start, n) =>
         {
             // Row r = step (r / B), example (r mod B): the target's row convention.
-            var rowIdx = torch.arange(start, start + n, dtype: ScalarType.Int64, device: c.Inputs.device);
-            var example = rowIdx % b;
-            var step = torch.div(rowIdx, b, RoundingMode.floor).to_type(ScalarType.Int64);
+            var (example, step) = RowIndices(c, start, n);
             var a = alphaT.index_select(0, step).reshape(bcast);
             var w = weightT.index_select(0, step).reshape(bcast);
             var x = baseline.index_select(0, example) + a * diff.index_select(0, example);

@@ -79,13 +79,6 @@ public abstract class PerturbationAttribution(AttributionModel model, Attributio
         return scores.reshape(perturbations, c.BatchSize);
     }
 
-    /// <summary>Example index and perturbation index of rows [start, start + n).</summary>
-    protected static (Tensor Example, Tensor Perturbation) RowIndices(AttributionContext c, long start, long n)
-    {
-        var rows = torch.arange(start, start + n, dtype: ScalarType.Int64, device: c.Inputs.device);
-        return (rows % c.BatchSize, torch.div(rows, c.BatchSize, RoundingMode.floor).to_type(ScalarType.Int64));
-    }
-
     /// <summary>
     /// Validates the feature mask and binds it to the batch. Shapes: none (every element its own
     /// feature); the example's shape or one that broadcasts to it (e.g. [1, H, W] for [C, H, W]),
