@@ -201,6 +201,44 @@ public class GradientMethodTests
     }
 
     [Fact]
+    public void A_model_with_a_single_output_needs_no_target()
+    {
+        using var single = Nets.Linear(4, 1, seed: 40); // [N, 1]
+        using var x = Nets.Inputs(new long[] { 3, 4 }, seed: 41);
+        var w = WeightRow(single, 0).expand(3, 4);
+        using var saliency = new Saliency(single, absolute: false).Attribute(x);
+        Assert.True(saliency.Map.allclose(w, atol: 1e-12));
+        Assert.Equal("the output", saliency.Target);
+        Func<Tensor, Tensor> vector = t => single.call(t).squeeze(1) * 2; // [N]
+        using var ig = new IntegratedGradients(vector, 8).Attribute(x);
+        Assert.True(ig.Map.allclose(x * w * 2, atol: 1e-12));
+        using var ablation = new FeatureAblation(vector).Attribute(x);
+        Assert.True(ablation.Map.allclose(x * w * 2, atol: 1e-12));
+        using var tunnel = new NoiseTunnel(new Saliency(vector, absolute: false), samples: 3, sigmaFraction: 0.2).Attribute(x);
+        Assert.True(tunnel.Map.allclose(w * 2, atol: 1e-12)); // a linear model's gradient, whatever the noise
+        using var three = Nets.Linear(4, 3, seed: 42);
+        var e = Assert.Throws<ArgumentException>(() => new Saliency(three).Attribute(x));
+        Assert.Equal("target", e.ParamName);
+        Assert.Contains("3 values per example", e.Message);
+    }
+
+    [Fact]
+    public void Noise_tunnel_takes_selector_and_predicted_targets()
+    {
+        using var model = Nets.Smooth(4, 6, 3, seed: 43);
+        using var x = Nets.Inputs(new long[] { 3, 4 }, seed: 44);
+        var difference = Target.Selector(o => o[.., 0] - o[.., 1], "logit 0 - logit 1");
+        using var plain = new Saliency(model, absolute: false).Attribute(x, difference);
+        using var tunnel = new NoiseTunnel(new Saliency(model, absolute: false), samples: 4, sigmaFraction: 0).Attribute(x, difference);
+        Assert.True(tunnel.Map.allclose(plain.Map, atol: 1e-12));
+        using var predicted = new NoiseTunnel(new Saliency(model, absolute: false), samples: 4, sigmaFraction: 0.3, seed: 1).Attribute(x, Target.Predicted);
+        long[] classes;
+        using (torch.no_grad()) classes = model.call(x).argmax(1).data<long>().ToArray();
+        using var explicitly = new NoiseTunnel(new Saliency(model, absolute: false), samples: 4, sigmaFraction: 0.3, seed: 1).Attribute(x, classes);
+        Assert.True(predicted.Map.equal(explicitly.Map).all().item<bool>()); // the class predicted at the clean input, not at each noisy copy
+    }
+
+    [Fact]
     public void Bad_inputs_are_rejected_with_clear_messages()
     {
         using var model = Nets.Linear(4, 3, seed: 15);

@@ -53,11 +53,14 @@ public abstract class AttributionMethod
     /// <summary>True for methods that need baselines to be meaningful (they default to zeros).</summary>
     protected virtual bool UsesBaselines => false;
 
-    /// <summary>Explains <paramref name="target"/> for every example of <paramref name="inputs"/> [B, ...].</summary>
-    public Attribution Attribute(Tensor inputs, Target target, Tensor? baselines = null)
+    /// <summary>
+    /// Explains <paramref name="target"/> for every example of <paramref name="inputs"/> [B, ...]. No
+    /// target means the model's single output (<see cref="Target.Output"/>: models returning [B] or [B, 1]).
+    /// </summary>
+    public Attribution Attribute(Tensor inputs, Target? target = null, Tensor? baselines = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(target);
+        target ??= Target.Output;
         using (torch.NewDisposeScope()) Validate(inputs, baselines);
         var module = Model.Module;
         object? gate = module is null ? null : ModelGates.GetValue(module, _ => new object());
@@ -237,8 +240,8 @@ public abstract class AttributionMethod
     protected Tensor TargetScores(Tensor rows, ResolvedTarget target, long firstRow)
     {
         using var noGrad = torch.no_grad();
-        using var output = Model.Forward(rows);
-        return target.Score(output, firstRow);
+        // Not disposed here: the score may be the output itself (a model with one output, a selector o => o).
+        return target.Score(Model.Forward(rows), firstRow);
     }
 
     /// <summary>Gradient of each row's target score w.r.t. that row: rows [n, ...] of an expanded batch starting at <paramref name="firstRow"/>.</summary>

@@ -29,7 +29,13 @@ public abstract record Target
     /// <summary>Each example's predicted class (argmax of the output at the input).</summary>
     public static readonly Target Predicted = new PredictedTarget();
 
-    /// <summary>Any per-example scalar of the output: <paramref name="select"/> maps output [n, ...] to [n].</summary>
+    /// <summary>
+    /// The model's only output, for models that return one value per example ([batch] or
+    /// [batch, 1]: a regression, a score, a binary logit). The default when no target is given.
+    /// </summary>
+    public static readonly Target Output = new SingleOutputTarget();
+
+    /// <summary>Any per-example scalar of the output: <paramref name="select"/> maps output [n, ...] to [n] row by row (each row's value from that row alone).</summary>
     public static Target Selector(Func<Tensor, Tensor> select, string name = "selector") => new SelectorTarget(select, name);
 
     public static implicit operator Target(long index) => Class(index);
@@ -56,6 +62,31 @@ public abstract record Target
     /// <summary>An output's shape per batch, "[batch, 10]", whatever the size of the pass it came from (a chunk, a probe).</summary>
     internal static string RowShape(Tensor output) =>
         output.dim() == 0 ? "a 0-D scalar (shape [])" : $"[batch{string.Concat(output.shape.Skip(1).Select(d => $", {d}"))}]";
+
+    /// <summary>An already bound target, for a method that runs another on an expanded batch (noise samples, a method combined with another).</summary>
+    internal static Target Bound(ResolvedTarget target, string description) => new BoundTarget(target, description);
+
+    sealed record BoundTarget(ResolvedTarget Target, string Description) : Target
+    {
+        internal override ResolvedTarget Resolve(long batchSize, Func<Tensor> output) => Target.Tile(batchSize);
+        public override string Describe() => Description;
+    }
+
+    sealed record SingleOutputTarget : Target
+    {
+        internal override ResolvedTarget Resolve(long batchSize, Func<Tensor> output) => new(null, Select);
+        public override string Describe() => "the output";
+
+        static Tensor Select(Tensor output)
+        {
+            if (output.dim() == 1) return output;
+            if (output.dim() == 2 && output.shape[1] == 1) return output.select(1, 0);
+            long perExample = output.shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+            throw new ArgumentException(
+                $"no target was given, which means the model's single output; the model returns {RowShape(output)}, {perExample} values per example. " +
+                "Say which to explain: a class index, Target.PerExample, Target.Predicted or Target.Selector.", "target");
+        }
+    }
 
     sealed record ClassTarget(long Index) : Target
     {
@@ -110,6 +141,19 @@ public sealed class ResolvedTarget
     }
 
     readonly long? _single;
+
+    /// <summary>
+    /// The target for a batch of <paramref name="batchSize"/> rows made of copies of this batch
+    /// (row r is example r mod B): classes repeated; a selector, which works row by row, as it is.
+    /// </summary>
+    internal ResolvedTarget Tile(long batchSize)
+    {
+        if (_select is not null) return this;
+        long b = _classes!.Length;
+        if (batchSize % b != 0)
+            throw new ArgumentException($"a target bound to {b} examples cannot be tiled over {batchSize} rows.", "target");
+        return new ResolvedTarget(Enumerable.Range(0, (int)(batchSize / b)).SelectMany(_ => _classes).ToArray(), null);
+    }
 
     /// <summary>The target of examples <paramref name="examples"/> of the batch, bound to them as a batch of their own.</summary>
     internal ResolvedTarget Subset(IReadOnlyList<long> examples) =>

@@ -47,8 +47,6 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
         var sigma = Stdev is { } sd
             ? torch.full(new[] { b }.Concat(ones).ToArray(), sd, c.Inputs.dtype, c.Inputs.device)
             : (flat.max(1).values - flat.min(1).values).reshape(new[] { b }.Concat(ones).ToArray()) * SigmaFraction;
-        var classes = c.Target.Classes
-            ?? throw new NotSupportedException("NoiseTunnel needs a class target (a selector target cannot be tiled over noise samples).");
         // Samples per group: as many copies of the batch as one pass of the budget holds (at least one).
         long perGroup = Math.Clamp(RowsPerPass() / b, 1, Samples);
         var sum = torch.zeros_like(c.Inputs);
@@ -62,7 +60,7 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
             // Sample-major rows: row r is example r mod B, the target convention.
             var tile = new[] { k }.Concat(ones).ToArray();
             var noisy = c.Inputs.repeat(tile) + noise * sigma.repeat(tile);
-            var tiled = Target.PerExample(Enumerable.Range(0, (int)k).SelectMany(_ => classes).ToArray());
+            var tiled = Target.Bound(c.Target, "the tunnel's target, per noisy copy");
             using var inner = Inner.Attribute(noisy, tiled, c.Baselines is null ? null : TileBaselines(c, k));
             var maps = inner.Map.reshape(new[] { k, b }.Concat(c.ExampleShape).ToArray());
             sum.add_(maps.sum(new long[] { 0 }));
