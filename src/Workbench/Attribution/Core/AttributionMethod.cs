@@ -70,10 +70,12 @@ public abstract class AttributionMethod
             if (gate is not null) Monitor.Enter(gate, ref locked);
             var modes = EvalMode.Switch(module);
             var before = Model.Counters;
+            Tensor? atInputs = null;
             try
             {
                 using var scope = torch.NewDisposeScope();
-                var output = new Lazy<Tensor>(() => { using var noGrad = torch.no_grad(); return Scores(inputs); });
+                // Owned by the call, wherever it is first needed (often inside a chunk's scope, which would dispose it).
+                var output = new Lazy<Tensor>(() => { using var noGrad = torch.no_grad(); return atInputs = Scores(inputs).DetachFromDisposeScope(); });
                 _bytesPerRow = MeasureBytesPerRow(inputs);
                 var context = new AttributionContext(inputs, baselines, target.Resolve(inputs.shape[0], () => output.Value), output);
                 var result = Compute(context);
@@ -93,6 +95,7 @@ public abstract class AttributionMethod
             }
             finally
             {
+                atInputs?.Dispose();
                 EvalMode.Restore(modes);
             }
         }
