@@ -50,6 +50,9 @@ public abstract class AttributionMethod
     /// <summary>The parameters that decide the result (for the result's metadata and tables).</summary>
     public virtual IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>();
 
+    /// <summary>False for methods that explain what they were constructed with (a neuron): a target is then refused.</summary>
+    protected virtual bool TakesTarget => true;
+
     /// <summary>True for methods that need baselines to be meaningful (they default to zeros).</summary>
     protected virtual bool UsesBaselines => false;
 
@@ -60,6 +63,8 @@ public abstract class AttributionMethod
     public Attribution Attribute(Tensor inputs, Target? target = null, Tensor? baselines = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        if (!TakesTarget && target is not null && !ReferenceEquals(target, Target.Output))
+            throw new ArgumentException($"{Name} explains the unit it was constructed with; pass no target (got {target.Describe()}).", nameof(target));
         target ??= Target.Output;
         using (torch.NewDisposeScope()) Validate(inputs, baselines);
         var module = Model.Module;

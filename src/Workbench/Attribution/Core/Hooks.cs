@@ -26,6 +26,18 @@ public sealed class HookScope : IDisposable
         _removers.Add(remover.remove);
     }
 
+    /// <summary>Hooks <paramref name="module"/> before it runs; <paramref name="hook"/> gets its input and returns the input to use.</summary>
+    public void AddPre(string name, nn.Module<Tensor, Tensor> module, Func<Tensor, Tensor> hook)
+    {
+        _fired[name] = 0;
+        var remover = module.register_forward_pre_hook((m, input) =>
+        {
+            _fired[name]++;
+            return hook(input);
+        });
+        _removers.Add(remover.remove);
+    }
+
     public IReadOnlyDictionary<string, int> Fired => _fired;
 
     public void ResetCounts()
