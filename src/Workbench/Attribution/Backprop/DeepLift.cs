@@ -30,7 +30,7 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
         using var hooks = new HookScope();
         foreach (var (name, leaf) in HookScope.Leaves(module, m => HookScope.IsActivation(m) || IsMaxPool(m)))
         {
-            ModifiedGradient.Rule rule = IsMaxPool(leaf) ? (i, o, g) => MaxPoolRule(leaf, i, o, g) : (i, o, g) => g * Rescale(leaf, i, o);
+            ModifiedGradient.Rule rule = IsMaxPool(leaf) ? (i, o, g) => MaxPoolRule(leaf, i, o, g) : (i, o, g) => BothHalves(g, Rescale(leaf, i, o));
             hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, rule));
         }
         var map = torch.zeros_like(c.Inputs);
@@ -60,7 +60,11 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
 
     static bool IsMaxPool(nn.Module m) => m is TorchSharp.Modules.MaxPool1d or TorchSharp.Modules.MaxPool2d or TorchSharp.Modules.MaxPool3d;
 
-    /// <summary>Per element of both halves: Δy/Δx, or the local derivative at x where |Δx| is tiny.</summary>
+    /// <summary>g [2n, ...] times a multiplier [n, ...] shared by both halves (a broadcast, not a copy of the multiplier).</summary>
+    static Tensor BothHalves(Tensor g, Tensor multiplier) =>
+        (g.reshape(new[] { 2L }.Concat(multiplier.shape).ToArray()) * multiplier.unsqueeze(0)).reshape(g.shape);
+
+    /// <summary>Per element (one half; the other shares it): Δy/Δx, or the local derivative at x where |Δx| is tiny.</summary>
     static Tensor Rescale(nn.Module<Tensor, Tensor> activation, Tensor input, Tensor output)
     {
         long n = input.shape[0] / 2;
@@ -77,8 +81,8 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
             var yi = activation.forward(xi);
             local = autograd.grad(new[] { yi.sum() }, new[] { xi })[0];
         }
-        var multiplier = torch.where(dx.abs().gt(Epsilon), dy / torch.where(dx.abs().gt(Epsilon), dx, torch.ones_like(dx)), local);
-        return torch.cat(new[] { multiplier, multiplier });
+        var moved = dx.abs().gt(Epsilon);
+        return torch.where(moved, dy / dx.masked_fill(moved.logical_not(), 1), local);
     }
 
     /// <summary>
@@ -109,11 +113,11 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
         var routed = Route(gradOutput * deltaOut);
         var received = routed.narrow(0, 0, n) + routed.narrow(0, n, n);
         var dx = input.narrow(0, 0, n) - input.narrow(0, n, n);
-        var ordinary = Route(gradOutput);
-        var safe = torch.where(dx.abs().gt(Epsilon), dx, torch.ones_like(dx));
-        var twice = torch.cat(new[] { received / safe, received / safe });
-        var moved = torch.cat(new[] { dx, dx }).abs().gt(Epsilon);
-        return torch.where(moved, twice, ordinary);
+        var moved = dx.abs().gt(Epsilon);
+        var multiplier = received / dx.masked_fill(moved.logical_not(), 1);
+        // Both halves get the multiplier where Δx moved, their own ordinary gradient elsewhere.
+        var halves = new[] { 2L }.Concat(multiplier.shape).ToArray();
+        return torch.where(moved.unsqueeze(0), multiplier.unsqueeze(0), Route(gradOutput).reshape(halves)).reshape(input.shape);
     }
 }
 

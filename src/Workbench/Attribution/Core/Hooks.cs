@@ -107,7 +107,8 @@ public sealed class ModifiedGradient : autograd.SingleTensorFunction<ModifiedGra
         var payload = (Payload)vars[1];
         ctx.save_for_backward(new List<Tensor> { input.detach() });
         ctx.save_data("payload", payload);
-        return payload.Output.clone();
+        // The detached output itself, not a copy: autograd attaches this node to it, and nothing else holds it.
+        return payload.Output;
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
