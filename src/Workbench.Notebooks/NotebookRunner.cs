@@ -282,20 +282,3 @@ sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
         return bundle;
     }
 }
-
-/// <summary>Writes a file through an exclusively created temporary file and a rename: readers see the old or the new file.</summary>
-static class AtomicFile
-{
-    public static void WriteAllText(string path, string text)
-    {
-        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            using (var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false)))
-                writer.Write(text);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally { if (File.Exists(temporary)) File.Delete(temporary); }
-    }
-}

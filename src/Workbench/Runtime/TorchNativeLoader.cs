@@ -24,6 +24,8 @@ public sealed record TorchNativeLayout(string TorchSharpNative, string LibTorchF
 public static class TorchNativeLoader
 {
     static readonly object Gate = new();
+    static volatile bool _attempted;
+    static Exception? _failure;
 
     /// <summary>The bridge library this process loaded, once <see cref="Preload"/> ran (null before, or off Linux).</summary>
     public static string? LoadedBridge { get; private set; }
@@ -56,30 +58,42 @@ public static class TorchNativeLoader
     /// </summary>
     public static void Preload()
     {
-        if (LoadedBridge is not null || !OperatingSystem.IsLinux()) return;
+        if (_attempted && _failure is null) return;
         lock (Gate)
         {
-            if (LoadedBridge is not null) return;
-            var torchSharp = typeof(TorchSharp.torch).Assembly.Location;
-            if (string.IsNullOrEmpty(torchSharp)) return; // loaded from bytes: nothing to locate against
-            // libtorch logs "Could not initialize NNPACK! Reason: Unsupported hardware." as a warning on every CPU
-            // without AVX2-era NNPACK support, hundreds of times per run; show its errors only (a user's own
-            // TORCH_CPP_LOG_LEVEL wins). Read once when libc10 loads, so it is set before anything loads.
-            NativeEnvironment.SetDefault("TORCH_CPP_LOG_LEVEL", "ERROR");
-            var layout = Locate(Path.GetDirectoryName(torchSharp)!, LibTorchVersion);
-            if (layout is null) return;
-            var bridge = LoadableBridge(layout.TorchSharpNative, CacheFolder);
-            // libtorch first: its own RUNPATH ($ORIGIN) finds libtorch_cpu, libc10 and libgomp beside it;
-            // the bridge's needs (libtorch.so, libc10.so, libtorch_cpu.so) then match the loaded sonames.
-            foreach (var name in new[] { "libtorch.so", "libtorch_cpu.so", "libc10.so" })
-            {
-                var file = Path.Combine(layout.LibTorchFolder, name);
-                if (File.Exists(file)) NativeLibrary.Load(file);
-            }
-            NativeLibrary.Load(bridge);
-            LoadedLibTorchFolder = layout.LibTorchFolder;
-            LoadedBridge = bridge;
+            // A failed preload fails every later call the same way: TorchSharp's own fallback (which copies the
+            // unpatched libraries next to TorchSharp.dll) must never get its turn.
+            if (_failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_failure);
+            if (_attempted) return;
+            _attempted = true;
+            try { PreloadOnce(); }
+            catch (Exception e) { _failure = e; throw; }
         }
+    }
+
+    static void PreloadOnce()
+    {
+        // libtorch logs "Could not initialize NNPACK! Reason: Unsupported hardware." as a warning on every CPU
+        // without AVX2-era NNPACK support, hundreds of times per run; show its errors only (a user's own
+        // TORCH_CPP_LOG_LEVEL wins). Read once when libc10 loads, so it is set before anything loads.
+        NativeEnvironment.SetDefault("TORCH_CPP_LOG_LEVEL", "ERROR");
+        ThreadPolicy.ApplyBeforeNativeLoad(); // OpenMP's wait policy, also read once when libgomp loads
+        if (!OperatingSystem.IsLinux()) return;
+        var torchSharp = typeof(TorchSharp.torch).Assembly.Location;
+        if (string.IsNullOrEmpty(torchSharp)) return; // loaded from bytes: nothing to locate against
+        var layout = Locate(Path.GetDirectoryName(torchSharp)!, LibTorchVersion);
+        if (layout is null) return;
+        var bridge = LoadableBridge(layout.TorchSharpNative, CacheFolder);
+        // libtorch first: its own RUNPATH ($ORIGIN) finds libtorch_cpu, libc10 and libgomp beside it;
+        // the bridge's needs (libtorch.so, libc10.so, libtorch_cpu.so) then match the loaded sonames.
+        foreach (var name in new[] { "libtorch.so", "libtorch_cpu.so", "libc10.so" })
+        {
+            var file = Path.Combine(layout.LibTorchFolder, name);
+            if (File.Exists(file)) NativeLibrary.Load(file);
+        }
+        NativeLibrary.Load(bridge);
+        LoadedLibTorchFolder = layout.LibTorchFolder;
+        LoadedBridge = bridge;
     }
 
     /// <summary>
