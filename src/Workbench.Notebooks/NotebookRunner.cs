@@ -30,9 +30,12 @@ public sealed record NotebookRun(string Notebook, string ExecutedNotebook, strin
     IReadOnlyList<(string Claim, bool Holds)> Claims)
 {
     public bool Passed => Failure is null;
-    public string Describe() => Failure is null
-        ? $"{System.IO.Path.GetFileName(Notebook)}: passed in {Duration.TotalSeconds:F1} s"
-        : $"{System.IO.Path.GetFileName(Notebook)}: cell {Failure.CellNumber} (`{Failure.FirstLine}`) failed: {Failure.Message}";
+    public string Describe() => Failure switch
+    {
+        null => $"{System.IO.Path.GetFileName(Notebook)}: passed in {Duration.TotalSeconds:F1} s",
+        { CellNumber: 0 } => $"{System.IO.Path.GetFileName(Notebook)}: {Failure.Message}", // the notebook or the kernel, not a cell
+        _ => $"{System.IO.Path.GetFileName(Notebook)}: cell {Failure.CellNumber} (`{Failure.FirstLine}`) failed: {Failure.Message}",
+    };
 }
 
 /// <summary>

@@ -60,7 +60,7 @@ public static class Exercises
     }
 
     /// <summary>
-    /// Exercise 3: SmoothGrad (Smilkov et al. 2017): the mean gradient over <paramref name="samples"/> noisy copies
+    /// Exercise 3: SmoothGrad (Smilkov et al. 2017): the mean gradient over the student's number of noisy copies
     /// x + N(0, σ²), σ = <paramref name="sigmaFraction"/> · (max − min) of each image. Noise differs between your run and
     /// the reference, so the check is statistical: rank agreement with a 200-sample reference, and closer to it than the plain gradient.
     /// </summary>
@@ -100,6 +100,12 @@ public static class Exercises
         return new ExerciseResult(name, passed, $"your value {answer.Value:F4}, the reference {expected:F4}",
             "use absolute maps (absolute: true, the sanity-check paper's convention), the same seed and layer, and the mean over images.");
     }
+
+    /// <summary>The checks as one table: exercise, passed, what was measured.</summary>
+    public static Microsoft.Data.Analysis.DataFrame Summary(params ExerciseResult[] results) => new(
+        new Microsoft.Data.Analysis.StringDataFrameColumn("exercise", results.Select(r => r.Exercise)),
+        new Microsoft.Data.Analysis.BooleanDataFrameColumn("passed", results.Select(r => r.Passed)),
+        new Microsoft.Data.Analysis.StringDataFrameColumn("measured", results.Select(r => r.Measured)));
 
     /// <summary>Re-initializes the weights and bias of the named layer with N(0, 0.01²) from a seeded generator, in place.</summary>
     public static void RandomizeLayer(nn.Module<Tensor, Tensor> model, string layer, int seed)

@@ -27,8 +27,11 @@ public class ExercisesTests
     {
         var (model, _, images, targets) = Setup();
         var reference = new Saliency(model, absolute: false).Attribute(images, Target.PerExample(targets)).Map;
-        Assert.True(Exercises.CheckGradient(model, images, targets, reference).Passed);
+        var passed = Exercises.CheckGradient(model, images, targets, reference);
+        Assert.True(passed.Passed);
         var empty = Exercises.CheckGradient(model, images, targets, null);
+        var summary = Exercises.Summary(passed, empty);
+        Assert.Equal(new bool?[] { true, false }, summary["passed"].Cast<bool?>());
         Assert.False(empty.Passed);
         Assert.Contains("no answer", empty.Measured);
         Assert.False(Exercises.CheckGradient(model, images, targets, reference.abs()).Passed);  // the sign dropped

@@ -7,7 +7,7 @@ namespace Workbench.Evaluation;
 /// <summary>
 /// Deletion and insertion curves (Petsiuk et al., 2018, RISE; pixel flipping, Bach et al., 2015):
 /// remove (deletion: most salient first, replaced by the baseline) or add (insertion: starting from
-/// the baseline) pixels in <paramref name="steps"/> steps and track the target's softmax probability;
+/// the baseline) pixels in `steps` steps and track the target's softmax probability;
 /// per-image area under the curve. Lower deletion AUC and higher insertion AUC = more faithful.
 /// </summary>
 public static class DeletionInsertion
@@ -103,7 +103,7 @@ public static class Infidelity
 }
 
 /// <summary>
-/// Region perturbation (Samek et al., 2017): patches of <paramref name="patch"/>×<paramref name="patch"/>
+/// Region perturbation (Samek et al., 2017): patches of `patch`×`patch`
 /// pixels, most relevant first (summed relevance), replaced one by one by uniform noise; AOPC =
 /// mean over steps of f(x) − f(x after the first i patches), per image. Higher = more faithful.
 /// </summary>

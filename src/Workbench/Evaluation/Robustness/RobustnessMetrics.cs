@@ -5,7 +5,7 @@ namespace Workbench.Evaluation;
 
 /// <summary>
 /// Robustness of explanations to small input changes (Yeh et al., 2019; Alvarez-Melis &amp; Jaakkola,
-/// 2018): inputs perturbed uniformly in an L∞ ball of <paramref name="radius"/>, maps recomputed.
+/// 2018): inputs perturbed uniformly in an L∞ ball of `radius`, maps recomputed.
 /// </summary>
 public static class Robustness
 {
