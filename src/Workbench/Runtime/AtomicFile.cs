@@ -38,6 +38,12 @@ public static partial class AtomicFile
             }
             File.Move(tmp, full, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            // The runtime's message names the temporary file; the user needs the target and what to do.
+            throw new IOException($"Could not write '{full}': {e.Message} Free disk space or fix the folder's permissions, then run again.", e);
+        }
         catch
         {
             TryDelete(tmp);

@@ -49,7 +49,9 @@ public class AtomicFileTests : IDisposable
     {
         var target = Path.Combine(_dir, "data.bin");
         AtomicFile.WriteAllText(target, "old");
-        Assert.Throws<IOException>(() => AtomicFile.Write(target, s => { s.Write(new byte[100]); throw new IOException("No space left on device"); }));
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(target, s => { s.Write(new byte[100]); throw new IOException("No space left on device."); }));
+        Assert.Contains($"'{target}'", e.Message); // the target, not the temporary file
+        Assert.Contains("No space left on device", e.Message);
         Assert.Equal("old", File.ReadAllText(target));
         Assert.Equal([target], Directory.GetFiles(_dir));
     }
