@@ -14,7 +14,8 @@ namespace Workbench.Models;
 /// For a <see cref="Func{Tensor, Tensor}"/> the modules are found where C# puts them: the delegate's
 /// target (<c>model.call</c>) or the fields of the lambda's closure (<c>t =&gt; model.call(t.flatten(1))</c>,
 /// nested closures included). A function that reaches its model any other way (through a wrapper
-/// object, a static field) cannot be switched: put that model in eval mode yourself.
+/// object, a static field, a notebook lambda over a script variable) cannot be switched: pass
+/// <c>model.call</c> or put that model in eval mode yourself.
 /// </para>
 /// Not for concurrent use on one model: two scopes on the same model from two threads restore each other's modes.
 /// </summary>
