@@ -26,10 +26,10 @@ public static partial class AtomicFile
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
             throw new IOException($"'{full}' is a directory; a file is to be written there. Remove it or choose another path.");
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string tmp = TempPath(full);
         try
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             // CreateNew is O_CREAT|O_EXCL: it refuses an existing path and does not follow a symlink planted there.
             using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {

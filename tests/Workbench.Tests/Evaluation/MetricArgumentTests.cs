@@ -78,13 +78,15 @@ public class MetricArgumentTests
     }
 
     [Fact]
-    public void Float_targets_are_refused()
+    public void Targets_that_are_not_int64_are_refused()
     {
         using var c = new Case();
         var (model, x, maps) = (c.Model, c.X, c.Maps);
         using var t = torch.tensor(new[] { 0.0f, 1, 2, 0.5f });
         var e = Assert.ThrowsAny<ArgumentException>(() => DeletionInsertion.Evaluate(model.call, x, t, maps));
         Assert.Contains("Float32", e.Message);
+        using var bytes = torch.tensor(new byte[] { 0, 1, 1, 0 }); // as an index, a uint8 tensor would be a mask
+        Assert.Contains("Byte", Assert.ThrowsAny<ArgumentException>(() => Axioms.NonSensitivity(model.call, x, bytes, maps)).Message);
     }
 
     // S8 (metrics part): a model that returns one row whatever the batch is not scored.
