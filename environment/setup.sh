@@ -30,3 +30,30 @@ fi
 dotnet restore Workbench.sln -nologo -v quiet
 # The build also applies the TorchSharp native fix to every build output (build/TorchSharpNativeFix.targets).
 dotnet build Workbench.sln -c Release -nologo -v quiet -clp:NoSummary --no-restore
+
+# The notebook kernel: the released .NET Interactive tool that VS Code's Polyglot Notebooks runs, pinned.
+kernel_version=1.0.712001
+if ! dotnet tool list -g | grep -qi "microsoft.dotnet-interactive *$kernel_version"; then
+  dotnet tool update -g Microsoft.dotnet-interactive --version "$kernel_version" >/dev/null
+fi
+
+# The Workbench package (library + kernel extension) in a local feed that NuGet knows for this user, so a
+# notebook's `#r "nuget: Workbench, <version>"` resolves wherever the notebook lives. (`#i "nuget: <feed>"`
+# would need an absolute path in every notebook: the kernel rejects relative paths and ~ as "Invalid URI".)
+feed="${WORKBENCH_FEED:-$HOME/.workbench/feed}"
+mkdir -p "$feed"
+version=$(sed -n 's:.*<WorkbenchVersion>\(.*\)</WorkbenchVersion>.*:\1:p' Directory.Build.props)
+dotnet pack src/Workbench/Workbench.csproj -c Release --no-build -nologo -v quiet -o "$feed" >/dev/null
+if ! dotnet nuget list source | grep -q "workbench-local"; then
+  dotnet nuget add source "$feed" --name workbench-local >/dev/null
+else
+  dotnet nuget update source workbench-local --source "$feed" >/dev/null
+fi
+# NuGet keeps an extracted copy per version; when this build's package differs, drop the copy so the
+# kernel extracts the new one (only the workbench's own entry is touched, never TorchSharp's).
+packages=$(dotnet nuget locals global-packages -l | sed 's/^global-packages: //')
+extracted="${packages%/}/workbench/$version"
+if [ -d "$extracted" ]; then
+  new_hash=$(openssl dgst -sha512 -binary "$feed/Workbench.$version.nupkg" | base64 -w0)
+  [ "$(cat "$extracted/workbench.$version.nupkg.sha512" 2>/dev/null)" = "$new_hash" ] || rm -rf "$extracted"
+fi

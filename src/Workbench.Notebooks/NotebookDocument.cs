@@ -7,7 +7,7 @@ public enum CellKind { Code, Markdown }
 
 /// <summary>One output of a cell, in nbformat 4 terms.</summary>
 public sealed record CellOutput(string OutputType, IReadOnlyDictionary<string, string> Data, string? StreamText = null,
-    string? ErrorName = null, string? ErrorValue = null, int? ExecutionCount = null);
+    string? ErrorName = null, string? ErrorValue = null, int? ExecutionCount = null, string StreamName = "stdout");
 
 /// <summary>A notebook cell: its kind, source, metadata (kept as JSON) and, after a run, its outputs.</summary>
 public sealed class NotebookCell
@@ -63,7 +63,10 @@ public sealed class NotebookDocument
     public static NotebookDocument Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Notebook '{path}' does not exist.", path);
-        var text = File.ReadAllText(path);
+        string text;
+        // Strict UTF-8: an invalid byte is an error naming the file, never a silent U+FFFD that then runs.
+        try { text = File.ReadAllText(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true)); }
+        catch (System.Text.DecoderFallbackException e) { throw new InvalidDataException($"Notebook '{path}' is not valid UTF-8: {e.Message}", e); }
         var doc = path.EndsWith(".dib", StringComparison.OrdinalIgnoreCase) ? ParseDib(text) : ParseIpynb(text, path);
         doc.Path = System.IO.Path.GetFullPath(path);
         return doc;
@@ -92,8 +95,10 @@ public sealed class NotebookDocument
             };
             var source = cell["source"] switch
             {
-                JsonArray lines => string.Concat(lines.Select(l => l?.GetValue<string>() ?? "")),
-                JsonValue v => v.GetValue<string>(),
+                JsonArray lines when lines.All(l => l is JsonValue line && line.TryGetValue<string>(out _)) => string.Concat(lines.Select(l => l!.GetValue<string>())),
+                JsonArray => throw new InvalidDataException($"Notebook '{path}': cell {index} has source lines that are not text."),
+                JsonValue v when v.TryGetValue<string>(out var single) => single,
+                JsonValue other => throw new InvalidDataException($"Notebook '{path}': cell {index} has a source that is not text ({other.ToJsonString()})."),
                 _ => "",
             };
             var id = cell["id"]?.GetValue<string>() ?? Guid.NewGuid().ToString("N")[..8];
@@ -170,7 +175,7 @@ public sealed class NotebookDocument
         switch (o.OutputType)
         {
             case "stream":
-                json["name"] = "stdout";
+                json["name"] = o.StreamName;
                 json["text"] = SourceLines(o.StreamText ?? "");
                 break;
             case "error":

@@ -1,24 +1,25 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
+using System.Net;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Scripting;
-using Microsoft.CodeAnalysis.Scripting;
-using Microsoft.Data.Analysis;
-using Workbench.Notebooks.Shim;
 using Workbench.Runtime;
 
 namespace Workbench.Notebooks;
 
-/// <summary>How to run notebooks: quick or full, parameter overrides, where to write outputs.</summary>
+/// <summary>How to run notebooks: quick or full, parameter overrides, where to write outputs, how long a cell may take.</summary>
 public sealed record RunOptions
 {
     public bool Quick { get; init; } = true;
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
     public string OutputDirectory { get; init; } = "artifacts/notebooks";
+    /// <summary>File name (without extension) of the executed notebook and report; the notebook's own name by default.</summary>
+    public string? OutputName { get; init; }
     public IProgressSink Progress { get; init; } = NullProgress.Instance;
+    /// <summary>A cell running longer is stopped (the kernel is killed) and reported as failed.</summary>
+    public TimeSpan CellTimeout { get; init; } = TimeSpan.FromHours(2);
 }
 
 /// <summary>A failing cell: where and why.</summary>
@@ -35,27 +36,17 @@ public sealed record NotebookRun(string Notebook, string ExecutedNotebook, strin
 }
 
 /// <summary>
-/// Runs C# notebooks headlessly as the .NET Interactive C# kernel does: Roslyn scripting
-/// (<c>CSharpScript.RunAsync</c>, then <c>ContinueWithAsync</c> per cell), state shared across cells,
-/// the last expression's value as the cell's result, <c>display</c>/<c>Display</c> from a shim.
-/// Writes the executed .ipynb and a standalone HTML report, both with provenance.
+/// Runs notebooks headlessly on the released .NET Interactive kernel, started and driven as VS Code does
+/// (<see cref="KernelClient"/>): each code cell is one SubmitCode to the kernel named by the cell's metadata,
+/// in order; the kernel's events become the cell's nbformat outputs. What the runner adds: parameters
+/// (papermill's convention: assignments appended to the cell tagged <c>parameters</c>), a per-cell timeout,
+/// the executed .ipynb written after every cell (a killed run keeps what ran), a standalone HTML report with
+/// provenance, progress, the failing cell's message, and the claims tables' verdicts.
 /// </summary>
 public sealed class NotebookRunner
 {
-    /// <summary>Packages this runner carries: `#r "nuget: Id, Version"` of these binds to the loaded assembly.</summary>
-    public static readonly IReadOnlyDictionary<string, (string Version, string Assembly)> CarriedPackages = new Dictionary<string, (string, string)>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["TorchSharp-cpu"] = ("0.107.0", "TorchSharp"),
-        ["TorchSharp"] = ("0.107.0", "TorchSharp"),
-        ["Plotly.NET"] = ("6.0.0", "Plotly.NET"),
-        ["Plotly.NET.CSharp"] = ("0.14.0", "Plotly.NET.CSharp"),
-        ["Microsoft.Data.Analysis"] = ("0.23.1", "Microsoft.Data.Analysis"),
-    };
-
-    static readonly string[] DefaultImports =
-    {
-        "System", "System.IO", "System.Linq", "System.Collections.Generic", "System.Text", "System.Threading.Tasks", "Workbench.Notebooks.Shim",
-    };
+    /// <summary>Largest text kept from one cell's stream output; the rest is cut with a note (as Jupyter does).</summary>
+    public const int MaxStreamCharacters = 1 << 20;
 
     public NotebookRun Run(string path, RunOptions options)
     {
@@ -63,173 +54,138 @@ public sealed class NotebookRunner
         var started = DateTimeOffset.Now;
         NotebookDocument doc;
         try { doc = NotebookDocument.Load(path); }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DecoderFallbackException)
         {
             return new NotebookRun(path, "", "", clock.Elapsed, new CellFailure(0, "(notebook)", e.Message), []);
         }
-        Directory.CreateDirectory(options.OutputDirectory);
-        string stem = System.IO.Path.GetFileNameWithoutExtension(path);
-        string executed = System.IO.Path.Combine(options.OutputDirectory, stem + ".ipynb");
-        string report = System.IO.Path.Combine(options.OutputDirectory, stem + ".html");
-        var provenance = Provenance.Collect(options, started);
+        string stem = options.OutputName ?? System.IO.Path.GetFileNameWithoutExtension(path);
+        string executed = System.IO.Path.GetFullPath(System.IO.Path.Combine(options.OutputDirectory, stem + ".ipynb"));
+        string report = System.IO.Path.GetFullPath(System.IO.Path.Combine(options.OutputDirectory, stem + ".html"));
+        if (string.Equals(executed, doc.Path, StringComparison.Ordinal))
+            throw new ArgumentException($"--output '{options.OutputDirectory}' would overwrite the notebook itself ('{doc.Path}'); choose another folder.", nameof(options));
+        EnsureWritable(options.OutputDirectory);
+        var parameterCode = ParameterAssignments(options);
+        if (options.Parameters.Count > 0 && !doc.Cells.Any(c => c.IsParameters))
+            throw new ArgumentException($"--param given, but '{path}' has no cell tagged 'parameters' to override.", nameof(options));
 
         CellFailure? failure = null;
         var claims = new List<(string, bool)>();
+        var cellSeconds = new JsonArray();
         if (!doc.Cells.Any(c => c.Kind == CellKind.Code))
             failure = new CellFailure(0, "(notebook)", $"Notebook '{path}' has no code cells.");
-        ScriptState<object>? state = null;
-        var globals = new KernelGlobals();
-        var scriptOptions = ScriptOptions.Default
-            .WithImports(DefaultImports)
-            .WithReferences(typeof(KernelGlobals).Assembly, typeof(TorchRuntime).Assembly, typeof(DataFrame).Assembly,
-                typeof(Microsoft.DotNet.Interactive.Formatting.Formatter).Assembly)
-            .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(System.IO.Path.GetDirectoryName(doc.Path)!))
-            .WithSourceResolver(ScriptSourceResolver.Default.WithBaseDirectory(System.IO.Path.GetDirectoryName(doc.Path)!))
-            .WithFilePath(doc.Path)
-            .WithEmitDebugInformation(false);
-
-        var code = doc.Cells.Where(c => c.Kind == CellKind.Code).ToList();
-        int executionCount = 0;
-        using var task = options.Progress.Start(System.IO.Path.GetFileName(path), code.Count);
-        for (int i = 0; i < doc.Cells.Count && failure is null; i++)
+        var provenance = Provenance.Collect(options, started);
+        var folder = System.IO.Path.GetDirectoryName(doc.Path)!;
+        var code = doc.Cells.Count(c => c.Kind == CellKind.Code);
+        using var task = options.Progress.Start(System.IO.Path.GetFileName(path), code);
+        KernelClient? kernel = null;
+        try
         {
-            var cell = doc.Cells[i];
-            cell.Outputs.Clear();
-            if (cell.Kind != CellKind.Code) continue;
-            int number = i + 1;
-            task.Report(executionCount, $"cell {number}: {cell.FirstLine}");
-            var cellClock = Stopwatch.StartNew();
-            try
+            if (failure is null)
             {
-                var source = Preprocess(cell, number, System.IO.Path.GetDirectoryName(doc.Path)!, out bool isMarkdown);
-                if (isMarkdown) { cell.Kind = CellKind.Markdown; cell.Source = source; continue; }
+                task.Report(0, "starting the .NET Interactive kernel");
+                kernel = KernelClient.Start(folder);
+            }
+            int executionCount = 0;
+            for (int i = 0; i < doc.Cells.Count && failure is null; i++)
+            {
+                var cell = doc.Cells[i];
+                if (cell.Kind != CellKind.Code) continue;
+                cell.Outputs.Clear();
+                int number = i + 1;
                 cell.ExecutionCount = ++executionCount;
-                if (cell.IsParameters) source += "\n" + ParameterAssignments(options);
-                KernelGlobals.Current = new CellOutputSink();
-                var stdout = new StringWriter();
-                var previous = Console.Out;
-                // A long cell's own progress lines also reach the runner's progress display, so a headless
-                // run shows more than "cell 4" for the half hour an experiment takes.
-                Console.SetOut(new LineEchoWriter(stdout, line => task.Report(executionCount - 1, $"cell {number}: {line}")));
-                try
+                task.Report(executionCount - 1, $"cell {number}: {cell.FirstLine}");
+                var cellClock = Stopwatch.StartNew();
+                var outputs = new CellOutputBuilder(cell, line => task.Report(executionCount - 1, $"cell {number}: {line}"));
+                var source = cell.IsParameters ? cell.Source + "\n" + parameterCode : cell.Source;
+                var result = kernel!.Submit(source, KernelNameOf(cell), options.CellTimeout, outputs.Add);
+                outputs.Finish();
+                if (!result.Succeeded)
                 {
-                    state = state is null
-                        ? CSharpScript.RunAsync(source, scriptOptions, globals, typeof(KernelGlobals)).GetAwaiter().GetResult()
-                        : state.ContinueWithAsync(source, scriptOptions).GetAwaiter().GetResult();
+                    var message = result.Message ?? "failed";
+                    cell.Outputs.Add(new CellOutput("error", new Dictionary<string, string>(), ErrorName: "Error", ErrorValue: message));
+                    failure = new CellFailure(number, cell.FirstLine, FirstLines(message));
                 }
-                finally { Console.SetOut(previous); }
-                if (stdout.ToString().Length > 0) cell.Outputs.Add(new CellOutput("stream", new Dictionary<string, string>(), stdout.ToString()));
-                foreach (var value in KernelGlobals.Current.Values) AddDisplay(cell, value, "display_data", null, claims);
-                if (state.Exception is not null) throw state.Exception;
-                if (state.ReturnValue is not null && ReturnsValue(source)) AddDisplay(cell, state.ReturnValue, "execute_result", cell.ExecutionCount, claims);
+                claims.AddRange(outputs.Claims);
+                cell.Duration = cellClock.Elapsed;
+                task.Report(executionCount);
+                Write(executed, doc, provenance, cellSeconds, clock, failure); // after every cell: a killed run keeps what ran
             }
-            catch (CompilationErrorException e)
-            {
-                failure = Fail(cell, number, string.Join("; ", e.Diagnostics.Take(3).Select(d => d.ToString())));
-            }
-            catch (NotebookException e) { failure = Fail(cell, number, e.Message); }
-            catch (Exception e)
-            {
-                var inner = e is AggregateException or TargetInvocationException && e.InnerException is not null ? e.InnerException : e;
-                failure = Fail(cell, number, $"{inner.GetType().Name}: {inner.Message}");
-            }
-            cell.Duration = cellClock.Elapsed;
-            task.Report(executionCount);
+            if (kernel is not null && failure is null) provenance["versions"] = KernelVersions(kernel);
         }
-        provenance["duration_seconds"] = clock.Elapsed.TotalSeconds;
-        provenance["passed"] = failure is null;
-        provenance["cells"] = new JsonArray(doc.Cells.Select((c, i) => (JsonNode)new JsonObject
+        catch (InvalidOperationException e) when (failure is null) // the kernel did not start
         {
-            ["cell"] = i + 1, ["seconds"] = c.Duration?.TotalSeconds ?? 0,
-        }).ToArray());
-        doc.Metadata["workbench"] = provenance;
-        File.WriteAllText(executed, doc.ToJson());
-        File.WriteAllText(report, HtmlReport.Render(doc, provenance, failure));
+            failure = new CellFailure(0, "(kernel)", e.Message);
+        }
+        catch (FileNotFoundException e) when (failure is null) // the kernel is not installed
+        {
+            failure = new CellFailure(0, "(kernel)", e.Message);
+        }
+        finally { kernel?.Dispose(); }
+        Write(executed, doc, provenance, cellSeconds, clock, failure);
+        AtomicFile.WriteAllText(report, HtmlReport.Render(doc, provenance, failure));
         return new NotebookRun(path, executed, report, clock.Elapsed, failure, claims);
     }
 
-    static CellFailure Fail(NotebookCell cell, int number, string message)
+    static void Write(string executed, NotebookDocument doc, JsonObject provenance, JsonArray cellSeconds, Stopwatch clock, CellFailure? failure)
     {
-        cell.Outputs.Add(new CellOutput("error", new Dictionary<string, string>(), ErrorName: "Error", ErrorValue: message));
-        return new CellFailure(number, cell.FirstLine, message);
-    }
-
-    static void AddDisplay(NotebookCell cell, object? value, string type, int? count, List<(string, bool)> claims)
-    {
-        cell.Outputs.Add(new CellOutput(type, MimeBundles.For(value), ExecutionCount: count));
-        // A claims table: a DataFrame with a boolean "holds" column (and a "claim" column).
-        if (value is DataFrame frame && frame.Columns.Any(c => c.Name == "holds" && c.DataType == typeof(bool)))
-            for (long r = 0; r < frame.Rows.Count; r++)
-                claims.Add((frame.Columns.Any(c => c.Name == "claim") ? frame["claim"][r]?.ToString() ?? "" : $"row {r + 1}", frame["holds"][r] is true));
-    }
-
-    /// <summary>True when the cell ends with an expression (no semicolon): the kernel shows its value.</summary>
-    static bool ReturnsValue(string source)
-    {
-        var last = source.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Length > 0 && !l.StartsWith("//"));
-        return last is not null && !last.EndsWith(';') && !last.EndsWith('}') && !last.StartsWith('#');
-    }
-
-    static readonly Regex NugetReference = new(@"^#r\s+""nuget:\s*([^,""]+?)\s*(?:,\s*([^""]+?))?\s*""\s*$");
-    static readonly Regex PathReference = new(@"^#r\s+""([^""]+)""\s*$");
-
-    /// <summary>Cell magics and references: `#!csharp`/`#!markdown` allowed, other magics refused by name;
-    /// `#r` of carried NuGet packages and of assemblies the host already loaded bind to the loaded ones
-    /// (one TorchSharp, one libtorch per process).</summary>
-    static string Preprocess(NotebookCell cell, int number, string baseDirectory, out bool isMarkdown)
-    {
-        isMarkdown = false;
-        var lines = cell.Source.Replace("\r\n", "\n").Split('\n').ToList();
-        var output = new List<string>();
-        foreach (var raw in lines)
+        provenance["duration_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
+        provenance["passed"] = failure is null;
+        provenance["cells"] = new JsonArray(doc.Cells.Select((c, i) => (JsonNode)new JsonObject
         {
-            var line = raw.Trim();
-            if (line.StartsWith("#!", StringComparison.Ordinal))
-            {
-                if (line is "#!csharp" or "#!c#" or "#!C#") { output.Add(""); continue; }
-                if (line == "#!markdown") { isMarkdown = true; continue; }
-                throw new NotebookException($"unknown magic command '{line.Split(' ')[0]}' (the runner knows #!csharp and #!markdown)");
-            }
-            if (NugetReference.Match(line) is { Success: true } nuget)
-            {
-                var id = nuget.Groups[1].Value;
-                var version = nuget.Groups[2].Success ? nuget.Groups[2].Value : null;
-                if (!CarriedPackages.TryGetValue(id, out var carried) || (version is not null && version != carried.Version))
-                    throw new NotebookException($"#r \"nuget: {id}{(version is null ? "" : ", " + version)}\": the runner carries only {string.Join(", ", CarriedPackages.Select(p => $"{p.Key} {p.Value.Version}"))}");
-                output.Add($"#r \"{HostCopyOf(carried.Assembly) ?? throw new NotebookException($"the runner cannot load its own copy of {carried.Assembly}")}\"");
-                continue;
-            }
-            if (PathReference.Match(line) is { Success: true } reference && !line.Contains("nuget:"))
-            {
-                var full = System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, reference.Groups[1].Value));
-                if (!File.Exists(full))
-                    throw new NotebookException($"#r path not found: '{reference.Groups[1].Value}' (resolved to '{full}'). Build first: `dotnet build -c Release`.");
-                output.Add($"#r \"{HostCopyOf(System.IO.Path.GetFileNameWithoutExtension(full)) ?? full}\"");
-                continue;
-            }
-            output.Add(raw);
-        }
-        return string.Join("\n", output);
+            ["cell"] = i + 1, ["seconds"] = Math.Round(c.Duration?.TotalSeconds ?? 0, 2),
+        }).ToArray());
+        doc.Metadata["workbench"] = provenance.DeepClone();
+        AtomicFile.WriteAllText(executed, doc.ToJson());
     }
 
-    /// <summary>The path of the host's own copy of assembly <paramref name="name"/> (already loaded, or loadable from the
-    /// host's folder), so the script and the host share one TorchSharp and one libtorch; null when the host has none.</summary>
-    static string? HostCopyOf(string name)
+    /// <summary>The subkernel a cell runs in, from its Polyglot metadata (VS Code writes it); C# by default.</summary>
+    static string KernelNameOf(NotebookCell cell) =>
+        cell.Metadata["polyglot_notebook"]?["kernelName"]?.GetValue<string>()
+        ?? cell.Metadata["dotnet_interactive"]?["language"]?.GetValue<string>()
+        ?? "csharp";
+
+    static string FirstLines(string message)
     {
-        var loaded = AppDomain.CurrentDomain.GetAssemblies()
-            .FirstOrDefault(a => !a.IsDynamic && string.Equals(a.GetName().Name, name, StringComparison.OrdinalIgnoreCase));
-        if (loaded is not null) return loaded.Location;
-        try { return Assembly.Load(new AssemblyName(name)).Location; }
-        catch (FileNotFoundException) { return null; }
+        var lines = message.Replace("\r\n", "\n").Split('\n').Where(l => l.Trim().Length > 0).Take(3);
+        return string.Join(" | ", lines.Select(l => l.Trim()));
     }
 
-    /// <summary>Assignments appended to the parameters cell: Quick, then every --param (papermill's convention).</summary>
+    /// <summary>Versions as the kernel process that ran the notebook reports them (TorchSharp, libtorch, .NET).</summary>
+    static JsonNode KernelVersions(KernelClient kernel)
+    {
+        string? json = null;
+        var result = kernel.Submit("System.Text.Json.JsonSerializer.Serialize(Workbench.Runtime.TorchRuntime.Versions())", "csharp",
+            TimeSpan.FromMinutes(1), e => { if (e.Type == "ReturnValueProduced") json = CellOutputBuilder.Bundle(e.Payload).GetValueOrDefault("text/plain"); });
+        var versions = new JsonObject { ["dotnet-interactive"] = KernelClient.PinnedVersion };
+        if (result.Succeeded && json is not null && JsonNode.Parse(json) is JsonObject reported)
+            foreach (var (k, v) in reported) versions[k] = v?.DeepClone();
+        return versions;
+    }
+
+    static void EnsureWritable(string folder)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = System.IO.Path.Combine(folder, $".write-probe-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot write to the output folder '{folder}': {e.Message}. Choose another with --output.", e);
+        }
+    }
+
+    /// <summary>Assignments appended to the parameters cell: Quick, then every --param (papermill's convention).
+    /// Values are checked here, so a bad one is named before the kernel starts.</summary>
     static string ParameterAssignments(RunOptions options)
     {
         var lines = new List<string> { $"Quick = {(options.Quick ? "true" : "false")};" };
         foreach (var (name, value) in options.Parameters)
         {
-            if (!Regex.IsMatch(name, @"^[A-Za-z_][A-Za-z0-9_]*$")) throw new NotebookException($"parameter name '{name}' is not a C# identifier");
+            if (!Regex.IsMatch(name, @"^[A-Za-z_][A-Za-z0-9_]*$"))
+                throw new ArgumentException($"parameter name '{name}' is not a C# identifier", nameof(options));
             lines.Add($"{name} = {Literal(value)};");
         }
         return string.Join("\n", lines);
@@ -237,42 +193,92 @@ public sealed class NotebookRunner
 
     static string Literal(string value) =>
         bool.TryParse(value, out var b) ? (b ? "true" : "false")
-        : int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i.ToString(CultureInfo.InvariantCulture)
+        : long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i.ToString(CultureInfo.InvariantCulture)
+        : value is "NaN" ? "double.NaN" : value is "Infinity" ? "double.PositiveInfinity" : value is "-Infinity" ? "double.NegativeInfinity"
         : double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d.ToString("R", CultureInfo.InvariantCulture)
         : "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }
 
-/// <summary>A problem with a notebook itself (magic, reference, parameter), reported with its cell.</summary>
-public sealed class NotebookException(string message) : Exception(message);
-
-/// <summary>Writes through to <paramref name="inner"/> and hands each completed non-empty line to <paramref name="onLine"/>.</summary>
-sealed class LineEchoWriter(TextWriter inner, Action<string> onLine) : TextWriter
+/// <summary>
+/// Turns the kernel's events for one cell into nbformat outputs: standard output and error into streams,
+/// DisplayedValueProduced into display_data (an update replaces the output with the same value id, so a
+/// progress display ends as one output), ReturnValueProduced into execute_result.
+/// </summary>
+sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
 {
-    readonly System.Text.StringBuilder _line = new();
-    bool _echoing; // a progress sink that itself writes to Console.Out must not echo back into itself
-    public override System.Text.Encoding Encoding => inner.Encoding;
+    readonly Dictionary<string, int> _byValueId = new();
+    readonly Dictionary<string, System.Text.StringBuilder> _streams = new();
+    readonly List<(string Name, int Index)> _streamOrder = new();
 
-    public override void Write(char value)
+    public List<(string Claim, bool Holds)> Claims { get; } = new();
+
+    public void Add(KernelEvent e)
     {
-        inner.Write(value);
-        if (_echoing) return;
-        if (value == '\n') Flush();
-        else if (value != '\r') _line.Append(value);
+        switch (e.Type)
+        {
+            case "StandardOutputValueProduced":
+            case "StandardErrorValueProduced":
+                var name = e.Type == "StandardOutputValueProduced" ? "stdout" : "stderr";
+                var text = Bundle(e.Payload).GetValueOrDefault("text/plain") ?? "";
+                if (!_streams.TryGetValue(name, out var sb))
+                {
+                    _streams[name] = sb = new System.Text.StringBuilder();
+                    cell.Outputs.Add(new CellOutput("stream", new Dictionary<string, string>(), "", StreamName: name));
+                    _streamOrder.Add((name, cell.Outputs.Count - 1));
+                }
+                if (sb.Length < NotebookRunner.MaxStreamCharacters) sb.Append(text);
+                foreach (var line in text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0)) onLine(line);
+                break;
+            case "DisplayedValueProduced":
+            case "DisplayedValueUpdated":
+            case "ReturnValueProduced":
+                var bundle = Bundle(e.Payload);
+                if (bundle.Count == 0) break;
+                var valueId = e.Payload["valueId"]?.GetValue<string>();
+                var output = e.Type == "ReturnValueProduced"
+                    ? new CellOutput("execute_result", bundle, ExecutionCount: cell.ExecutionCount)
+                    : new CellOutput("display_data", bundle);
+                if (valueId is not null && _byValueId.TryGetValue(valueId, out var index)) cell.Outputs[index] = output;
+                else
+                {
+                    cell.Outputs.Add(output);
+                    if (valueId is not null) _byValueId[valueId] = cell.Outputs.Count - 1;
+                }
+                if (e.Type == "DisplayedValueUpdated" && bundle.TryGetValue("text/plain", out var status))
+                    onLine(status.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Length > 0) ?? "");
+                break;
+        }
     }
 
-    public override void Write(string? value)
+    /// <summary>Closes the streams (cut at <see cref="NotebookRunner.MaxStreamCharacters"/>) and reads the claims tables.</summary>
+    public void Finish()
     {
-        if (value is null) return;
-        foreach (char c in value) Write(c);
+        foreach (var (name, index) in _streamOrder)
+        {
+            var sb = _streams[name];
+            var text = sb.Length >= NotebookRunner.MaxStreamCharacters
+                ? sb.ToString(0, NotebookRunner.MaxStreamCharacters) + $"\n[output cut at {NotebookRunner.MaxStreamCharacters:N0} characters]\n"
+                : sb.ToString();
+            cell.Outputs[index] = new CellOutput("stream", new Dictionary<string, string>(), text, StreamName: name);
+        }
+        foreach (var o in cell.Outputs)
+            if (o.Data.TryGetValue("text/html", out var html))
+                foreach (Match m in ClaimsTable.Matches(html))
+                    if (JsonNode.Parse(WebUtility.HtmlDecode(m.Groups[1].Value)) is JsonArray rows)
+                        foreach (var row in rows)
+                            Claims.Add((row?["claim"]?.GetValue<string>() ?? "", row?["holds"]?.GetValue<bool>() == true));
     }
 
-    public override void Flush()
+    static readonly Regex ClaimsTable = new(Workbench.Interactive.HtmlFormatters.ClaimsAttributeName + "=\"([^\"]*)\"");
+
+    /// <summary>An event's formattedValues as a mime bundle.</summary>
+    public static Dictionary<string, string> Bundle(JsonObject payload)
     {
-        if (_line.Length == 0) return;
-        string text = _line.ToString().Trim();
-        _line.Clear();
-        if (text.Length == 0) return;
-        _echoing = true;
-        try { onLine(text); } finally { _echoing = false; }
+        var bundle = new Dictionary<string, string>();
+        if (payload["formattedValues"] is JsonArray values)
+            foreach (var v in values)
+                if (v?["mimeType"]?.GetValue<string>() is { } mime && v["value"]?.GetValue<string>() is { } value && v["suppressDisplay"]?.GetValue<bool>() != true)
+                    bundle[mime] = value;
+        return bundle;
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Workbench.Runtime;
 
 namespace Workbench.Notebooks;
 
@@ -9,8 +8,6 @@ public static class Provenance
 {
     public static JsonObject Collect(RunOptions options, DateTimeOffset started)
     {
-        var versions = new JsonObject();
-        foreach (var (k, v) in TorchRuntime.Versions()) versions[k] = v;
         var parameters = new JsonObject { ["Quick"] = options.Quick };
         foreach (var (k, v) in options.Parameters) parameters[k] = v;
         return new JsonObject
@@ -19,7 +16,7 @@ public static class Provenance
             ["parameters"] = parameters,
             ["seed"] = options.Parameters.TryGetValue("Seed", out var seed) ? seed : "notebook default",
             ["git_commit"] = GitCommit(),
-            ["versions"] = versions,
+            ["versions"] = new JsonObject { ["dotnet-interactive"] = KernelClient.PinnedVersion }, // the kernel's own report replaces it
             ["machine"] = $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
             ["started"] = started.ToString("u"),
             ["reproduce"] = $"./workbench notebook run <notebook> {(options.Quick ? "--quick" : "--full")}{string.Concat(options.Parameters.Select(p => $" --param {p.Key}={p.Value}"))}",

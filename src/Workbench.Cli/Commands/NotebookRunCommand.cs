@@ -16,6 +16,7 @@ public sealed class NotebookRunCommand : CliCommand
         new("full", "Full mode (the documented reproduction)"),
         new("param", "Override a parameter of the notebook's parameters cell (repeatable)", "Name=Value"),
         new("output", "Folder for executed notebooks and reports", "dir", "artifacts/notebooks"),
+        new("cell-timeout", "Stop a cell (and fail the notebook) after this many minutes", "minutes", "120"),
     ];
 
     public override int Execute(CliArgs args)
@@ -35,16 +36,28 @@ public sealed class NotebookRunCommand : CliCommand
             if (eq <= 0) throw new CliUsageException($"--param expects Name=Value, got '{p}'");
             parameters[p[..eq]] = p[(eq + 1)..];
         }
-        return new RunOptions { Quick = !args.Has("full"), Parameters = parameters, OutputDirectory = args.Get("output", "artifacts/notebooks") };
+        var timeout = args.Get("cell-timeout", "120");
+        if (!double.TryParse(timeout, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var minutes) || !(minutes > 0))
+            throw new CliUsageException($"--cell-timeout expects a positive number of minutes, got '{timeout}'");
+        return new RunOptions
+        {
+            Quick = !args.Has("full"), Parameters = parameters, OutputDirectory = args.Get("output", "artifacts/notebooks"),
+            CellTimeout = TimeSpan.FromMinutes(minutes),
+        };
     }
 
     internal static int RunAll(IEnumerable<string> paths, RunOptions options, Action<IReadOnlyList<NotebookRun>>? after = null)
     {
         var runner = new NotebookRunner();
         var runs = new List<NotebookRun>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var path in paths)
         {
-            var run = CliProgress.Run(p => runner.Run(path, options with { Progress = p }));
+            // Two notebooks with the same file name get distinct outputs (name, name-2, ...), never one over the other.
+            var stem = Path.GetFileNameWithoutExtension(path);
+            var name = stem;
+            for (int n = 2; !names.Add(name); n++) name = $"{stem}-{n}";
+            var run = CliProgress.Run(p => runner.Run(path, options with { Progress = p, OutputName = name }));
             runs.Add(run);
             if (run.Passed) Console.WriteLine($"{run.Describe()} -> {run.Report}");
             else Console.Error.WriteLine($"notebook {path}: {run.Describe()}");

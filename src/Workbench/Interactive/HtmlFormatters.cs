@@ -20,10 +20,15 @@ public static class HtmlFormatters
     /// notebook front end), the script loads it from the CDN first; the HTML report embeds plotly.js
     /// once in its head, so there it works offline.
     /// </summary>
-    public static string Chart(GenericChart chart)
+    public static string Chart(GenericChart chart) => Figure(GenericChart.toFigureJson(chart));
+
+    /// <summary>A slider figure: every step's traces in one figure, a Plotly slider showing one step at a time.</summary>
+    public static string Slider(Workbench.Visualization.SliderFigure figure) => Figure(figure.ToFigureJson());
+
+    /// <summary>A Plotly figure given as JSON ({"data": [...], "layout": {...}}) as a div plus the script that draws it.</summary>
+    public static string Figure(string json)
     {
         string id = "wb-plot-" + Guid.NewGuid().ToString("N")[..12];
-        string json = GenericChart.toFigureJson(chart);
         return $$"""
             <div id="{{id}}" class="wb-plot"></div>
             <script type="text/javascript">
@@ -40,7 +45,7 @@ public static class HtmlFormatters
     /// <summary>A DataFrame as a table: column names and types, the first <paramref name="maxRows"/> rows, the size.</summary>
     public static string Table(DataFrame frame, int maxRows = 25)
     {
-        var sb = new StringBuilder("<table class=\"wb-table\"><thead><tr>");
+        var sb = new StringBuilder("<table class=\"wb-table\"" + ClaimsAttribute(frame) + "><thead><tr>");
         foreach (var c in frame.Columns)
             sb.Append($"<th>{WebUtility.HtmlEncode(c.Name)}<br/><small>{WebUtility.HtmlEncode(c.DataType.Name)}</small></th>");
         sb.Append("</tr></thead><tbody>");
@@ -54,6 +59,24 @@ public static class HtmlFormatters
         sb.Append("</tbody></table>");
         sb.Append($"<p class=\"wb-caption\">{frame.Rows.Count} rows × {frame.Columns.Count} columns{(frame.Rows.Count > maxRows ? $" (first {maxRows} shown)" : "")}</p>");
         return sb.ToString();
+    }
+
+    /// <summary>The attribute a claims table (a boolean "holds" column, and a "claim" column) carries so that a
+    /// notebook run can list its claims from the kernel's HTML output: data-workbench-claims='[{"claim":..,"holds":..}]'.</summary>
+    public const string ClaimsAttributeName = "data-workbench-claims";
+
+    static string ClaimsAttribute(DataFrame frame)
+    {
+        if (!frame.Columns.Any(c => c.Name == "holds" && c.DataType == typeof(bool))) return "";
+        bool named = frame.Columns.Any(c => c.Name == "claim");
+        var claims = new System.Text.Json.Nodes.JsonArray();
+        for (long r = 0; r < frame.Rows.Count; r++)
+            claims.Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["claim"] = named ? frame["claim"][r]?.ToString() ?? "" : $"row {r + 1}",
+                ["holds"] = frame["holds"][r] is true,
+            });
+        return $" {ClaimsAttributeName}=\"{WebUtility.HtmlEncode(claims.ToJsonString())}\"";
     }
 
     static string FormatCell(object? v) => v switch

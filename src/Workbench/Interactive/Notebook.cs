@@ -18,10 +18,12 @@ public static class Notebook
 
     public static void Init()
     {
+        FSharpCoreUnification.Install();
         TorchRuntime.EnsureLoaded();
         if (_initialized) return;
         _initialized = true;
         Formatter.Register<GenericChart>((chart, writer) => writer.Write(HtmlFormatters.Chart(chart)), HtmlFormatter.MimeType);
+        Formatter.Register<Workbench.Visualization.SliderFigure>((figure, writer) => writer.Write(HtmlFormatters.Slider(figure)), HtmlFormatter.MimeType);
         Formatter.Register<DataFrame>((frame, writer) => writer.Write(HtmlFormatters.Table(frame)), HtmlFormatter.MimeType);
         Formatter.Register<Tensor>((t, writer) =>
             writer.Write(HtmlFormatters.LooksLikeImage(t) ? HtmlFormatters.Images(t) : $"<pre>{System.Net.WebUtility.HtmlEncode(Summary(t))}</pre>"), HtmlFormatter.MimeType);
@@ -32,7 +34,12 @@ public static class Notebook
     public static string Summary(Tensor t) =>
         $"Tensor [{string.Join(", ", t.shape)}] {t.dtype} ({t.device})" + (t.numel() <= 64 ? "\n" + t.ToString(TorchSharp.TensorStringStyle.Julia) : "");
 
-    /// <summary>Progress for notebook cells: a line per update interval on standard output, which both the
-    /// kernel and the runner show under the cell.</summary>
-    public static IProgressSink Progress() => new TextProgress(Console.Out) { Interval = TimeSpan.FromSeconds(2) };
+    static Func<IProgressSink> _progress = () => new TextProgress(Console.Out) { Interval = TimeSpan.FromSeconds(2) };
+
+    /// <summary>Progress for notebook cells. In the .NET Interactive kernel (the Workbench kernel extension is
+    /// loaded) one display per cell that updates in place; elsewhere a line per update interval on standard output.</summary>
+    public static IProgressSink Progress() => _progress();
+
+    /// <summary>Replaces what <see cref="Progress"/> returns (the kernel extension installs its in-place display).</summary>
+    public static void UseProgress(Func<IProgressSink> factory) => _progress = factory ?? throw new ArgumentNullException(nameof(factory));
 }

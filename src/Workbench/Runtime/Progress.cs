@@ -41,26 +41,46 @@ public sealed class TextProgress(TextWriter? writer = null) : IProgressSink
         return new Task(this, description, total);
     }
 
-    sealed class Task(TextProgress owner, string description, long total) : IProgressTask
+    sealed class Task(TextProgress owner, string description, long total) : ThrottledProgressTask(description, total, owner.Interval)
     {
-        readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
-        TimeSpan _last = TimeSpan.Zero;
-        long _completed;
-        string? _status;
-
-        public void Report(long completed, string? status = null)
-        {
-            _completed = completed;
-            _status = status ?? _status;
-            if (_clock.Elapsed - _last < owner.Interval) return;
-            _last = _clock.Elapsed;
-            owner._writer.WriteLine(Line());
-        }
-
-        string Line() => total > 0
-            ? $"{description}: {_completed}/{total} ({100.0 * _completed / total:F0}%) {_status}".TrimEnd()
-            : $"{description}: {_completed} {_status}".TrimEnd();
-
-        public void Dispose() => owner._writer.WriteLine($"{Line()} done in {_clock.Elapsed.TotalSeconds:F1} s");
+        protected override void OnLine(string line) => owner._writer.WriteLine(line);
+        protected override void OnDone(string line) => owner._writer.WriteLine(line);
     }
+}
+
+/// <summary>
+/// A task that turns reports into at most one line per interval (<see cref="OnLine"/>) and a final line with
+/// the elapsed time (<see cref="OnDone"/>): the throttling every progress front end shares.
+/// </summary>
+public abstract class ThrottledProgressTask(string description, long total, TimeSpan interval) : IProgressTask
+{
+    readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    TimeSpan _last = TimeSpan.Zero;
+    long _completed;
+    string? _status;
+
+    /// <summary>The current line: description, progress and the last status.</summary>
+    protected string Line() => ProgressLine.Format(description, _completed, total, _status);
+
+    public void Report(long completed, string? status = null)
+    {
+        _completed = completed;
+        _status = status ?? _status;
+        if (_clock.Elapsed - _last < interval) return;
+        _last = _clock.Elapsed;
+        OnLine(Line());
+    }
+
+    public void Dispose() => OnDone($"{Line()} done in {_clock.Elapsed.TotalSeconds:F1} s");
+
+    protected abstract void OnLine(string line);
+    protected abstract void OnDone(string line);
+}
+
+/// <summary>The one progress line format every sink shows: "description: done/total (pct%) status".</summary>
+public static class ProgressLine
+{
+    public static string Format(string description, long completed, long total, string? status) => total > 0
+        ? $"{description}: {completed}/{total} ({100.0 * completed / total:F0}%) {status}".TrimEnd()
+        : $"{description}: {completed} {status}".TrimEnd();
 }

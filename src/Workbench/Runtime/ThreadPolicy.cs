@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Workbench.Runtime;
 
 /// <summary>
@@ -65,24 +63,8 @@ public static class ThreadPolicy
     public static string? Decide(string? userWaitPolicy, string? userSpinCount) =>
         string.IsNullOrWhiteSpace(userWaitPolicy) && string.IsNullOrWhiteSpace(userSpinCount) ? DefaultWaitPolicy : null;
 
-    /// <summary>
-    /// Sets a variable where native code sees it. On Unix, .NET's Environment.SetEnvironmentVariable changes only the
-    /// managed copy, which getenv() in libgomp never reads; setenv() changes the C environment (and is safe here:
-    /// it runs once, before the native libraries that read it start threads). The managed copy is set too, so
-    /// child processes and Environment.GetEnvironmentVariable agree.
-    /// </summary>
-    static bool SetNative(string name, string value)
-    {
-        try
-        {
-            Environment.SetEnvironmentVariable(name, value);
-            return !OperatingSystem.IsWindows() ? SetEnv(name, value, 0) == 0 : true;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
-    }
-
-    [DllImport("libc", EntryPoint = "setenv", SetLastError = true)]
-    static extern int SetEnv([MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
+    /// <summary>Sets a variable where native code sees it (see <see cref="NativeEnvironment"/>).</summary>
+    static bool SetNative(string name, string value) => NativeEnvironment.SetDefault(name, value);
 
     /// <summary>True when an OpenMP runtime is already mapped into the process (Linux: /proc/self/maps).</summary>
     static bool OpenMpLoaded()

@@ -15,9 +15,10 @@ public static class TorchRuntime
     static bool _loaded;
 
     /// <summary>
-    /// Loads TorchSharp's native backend once. The native library in the build output has already
-    /// been patched by the build (build/TorchSharpNativeFix.targets) where the host needs it; this
-    /// only turns a load failure into an error that says what to do.
+    /// Loads TorchSharp's native backend once: <see cref="TorchNativeLoader.Preload"/> loads libtorch and
+    /// a bridge library this host can load (patched where needed) by absolute path, in every host
+    /// (CLI, tests, the .NET Interactive kernel), then TorchSharp initialises on top of them. A load
+    /// failure becomes an error that says what to do.
     /// </summary>
     public static void EnsureLoaded()
     {
@@ -28,14 +29,16 @@ public static class TorchRuntime
             NativeAllocator.Tune();
             try
             {
+                TorchNativeLoader.Preload();
                 torch.InitializeDeviceType(DeviceType.CPU);
             }
-            catch (Exception e) when (e is DllNotFoundException or NotSupportedException or TypeInitializationException)
+            catch (Exception e) when (e is DllNotFoundException or NotSupportedException or TypeInitializationException
+                                          or InvalidOperationException or InvalidDataException or IOException)
             {
                 throw new InvalidOperationException(
-                    "TorchSharp's native library did not load. Build through `dotnet build` (the build patches " +
-                    "libLibTorchSharp.so for hosts with an older libstdc++) and reference the library from its build " +
-                    $"output ({AppContext.BaseDirectory}). Inner error: {e.Message}", e);
+                    "TorchSharp's native library did not load. Reference TorchSharp-cpu (or TorchSharp-cuda-linux) beside " +
+                    $"the workbench; libLibTorchSharp.so and libtorch are looked for beside TorchSharp.dll and in the NuGet " +
+                    $"package layout (found: {TorchNativeLoader.LoadedBridge ?? "none"}). Inner error: {e.Message}", e);
             }
             _loaded = true;
         }

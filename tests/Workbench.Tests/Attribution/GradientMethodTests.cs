@@ -153,6 +153,34 @@ public class GradientMethodTests
     }
 
     [Fact]
+    public void Without_multiplying_by_inputs_path_methods_give_their_global_attribution()
+    {
+        using var linear = Nets.Linear(4, 3, seed: 30);
+        using var x = Nets.Inputs(new long[] { 3, 4 }, seed: 31);
+        using var b = Nets.Inputs(new long[] { 4 }, seed: 32);
+        var w = WeightRow(linear, 2).expand(3, 4);
+        using var ig = new IntegratedGradients(linear, 5, multiplyByInputs: false).Attribute(x, 2, b);
+        Assert.True(ig.Map.allclose(w, atol: 1e-12));
+        Assert.Null(ig.ConvergenceDelta);
+        Assert.Equal(false, ig.Parameters["multiply_by_inputs"]);
+        using var shap = new GradientShap(linear, samples: 10, multiplyByInputs: false).Attribute(x, 2, b);
+        Assert.True(shap.Map.allclose(w, atol: 1e-12));
+        // On a nonlinear model: local = global ⊙ (x − x').
+        using var smooth = Nets.Smooth(4, 6, 3, seed: 33);
+        using var local = new IntegratedGradients(smooth, 16).Attribute(x, 1, b);
+        using var global = new IntegratedGradients(smooth, 16, multiplyByInputs: false).Attribute(x, 1, b);
+        Assert.True(local.Map.allclose(global.Map * (x - b), atol: 1e-12));
+        using var relu = Nets.Relu(4, 6, 3, seed: 34);
+        using var dlLocal = new DeepLift(relu).Attribute(x, 0, b);
+        using var dlGlobal = new DeepLift(relu, multiplyByInputs: false).Attribute(x, 0, b);
+        Assert.True(dlLocal.Map.allclose(dlGlobal.Map * (x - b), atol: 1e-12));
+        // Through NoiseTunnel (no noise: the wrapped method's global map).
+        using var tunnel = new NoiseTunnel(new IntegratedGradients(smooth, 16, multiplyByInputs: false), samples: 3, sigmaFraction: 0).Attribute(x, 1, b);
+        Assert.True(tunnel.Map.allclose(global.Map, atol: 1e-12));
+        Assert.Equal(false, tunnel.Parameters["multiply_by_inputs"]);
+    }
+
+    [Fact]
     public void Targets_predicted_and_selector_resolve_per_example()
     {
         using var model = Nets.Smooth(4, 6, 3, seed: 13);
@@ -170,6 +198,44 @@ public class GradientMethodTests
         var many = new Saliency(model).Attribute(x, new Target[] { 0, 1, 2 });
         Assert.Equal(3, many.Count);
         foreach (var a in many) a.Dispose();
+    }
+
+    [Fact]
+    public void A_model_with_a_single_output_needs_no_target()
+    {
+        using var single = Nets.Linear(4, 1, seed: 40); // [N, 1]
+        using var x = Nets.Inputs(new long[] { 3, 4 }, seed: 41);
+        var w = WeightRow(single, 0).expand(3, 4);
+        using var saliency = new Saliency(single, absolute: false).Attribute(x);
+        Assert.True(saliency.Map.allclose(w, atol: 1e-12));
+        Assert.Equal("the output", saliency.Target);
+        Func<Tensor, Tensor> vector = t => single.call(t).squeeze(1) * 2; // [N]
+        using var ig = new IntegratedGradients(vector, 8).Attribute(x);
+        Assert.True(ig.Map.allclose(x * w * 2, atol: 1e-12));
+        using var ablation = new FeatureAblation(vector).Attribute(x);
+        Assert.True(ablation.Map.allclose(x * w * 2, atol: 1e-12));
+        using var tunnel = new NoiseTunnel(new Saliency(vector, absolute: false), samples: 3, sigmaFraction: 0.2).Attribute(x);
+        Assert.True(tunnel.Map.allclose(w * 2, atol: 1e-12)); // a linear model's gradient, whatever the noise
+        using var three = Nets.Linear(4, 3, seed: 42);
+        var e = Assert.Throws<ArgumentException>(() => new Saliency(three).Attribute(x));
+        Assert.Equal("target", e.ParamName);
+        Assert.Contains("3 values per example", e.Message);
+    }
+
+    [Fact]
+    public void Noise_tunnel_takes_selector_and_predicted_targets()
+    {
+        using var model = Nets.Smooth(4, 6, 3, seed: 43);
+        using var x = Nets.Inputs(new long[] { 3, 4 }, seed: 44);
+        var difference = Target.Selector(o => o[.., 0] - o[.., 1], "logit 0 - logit 1");
+        using var plain = new Saliency(model, absolute: false).Attribute(x, difference);
+        using var tunnel = new NoiseTunnel(new Saliency(model, absolute: false), samples: 4, sigmaFraction: 0).Attribute(x, difference);
+        Assert.True(tunnel.Map.allclose(plain.Map, atol: 1e-12));
+        using var predicted = new NoiseTunnel(new Saliency(model, absolute: false), samples: 4, sigmaFraction: 0.3, seed: 1).Attribute(x, Target.Predicted);
+        long[] classes;
+        using (torch.no_grad()) classes = model.call(x).argmax(1).data<long>().ToArray();
+        using var explicitly = new NoiseTunnel(new Saliency(model, absolute: false), samples: 4, sigmaFraction: 0.3, seed: 1).Attribute(x, classes);
+        Assert.True(predicted.Map.equal(explicitly.Map).all().item<bool>()); // the class predicted at the clean input, not at each noisy copy
     }
 
     [Fact]

@@ -126,6 +126,63 @@ public class LayerAndBackpropTests
     }
 
     [Fact]
+    public void Deeplift_max_pool_rule_matches_a_hand_computation()
+    {
+        // pool (windows of 2) - fc with weights [2, -1]. x = [3, 1 | 0, 5], x' = [2, 4 | 1, 1].
+        // Window 1: y = 3 (at 0), y' = 4 (at 1), m = 4: m - y' = 0 goes to 0, y - m = -1 to 1.
+        // Window 2: y = 5 (at 3), y' = 1 (at 2), m = 5: m - y' = 4 goes to 3, y - m = 0 to 2.
+        // Times the fc weights: contributions [0, -2, 0, -4], summing to F(x) - F(x') = 1 - 7 = -6.
+        using var model = nn.Sequential(("pool", nn.MaxPool1d(2)), ("flatten", nn.Flatten()), ("fc", nn.Linear(2, 1, hasBias: false)));
+        model.to(ScalarType.Float64);
+        using (torch.no_grad()) model.parameters().First().copy_(torch.tensor(new[] { 2.0, -1.0 }, new long[] { 1, 2 }));
+        using var x = torch.tensor(new[] { 3.0, 1, 0, 5 }, new long[] { 1, 1, 4 }, ScalarType.Float64);
+        using var b = torch.tensor(new[] { 2.0, 4, 1, 1 }, new long[] { 1, 1, 4 }, ScalarType.Float64);
+        using var dl = new DeepLift(model).Attribute(x, 0, b);
+        Assert.Equal(new[] { 0.0, -2, 0, -4 }, dl.Map.flatten().data<double>().ToArray());
+        Assert.Equal(0.0, dl.ConvergenceDelta!.item<double>(), 12);
+        // The multipliers alone (multiplyByInputs: false): contributions over Δx = [1, -3, -1, 4].
+        using var global = new DeepLift(model, multiplyByInputs: false).Attribute(x, 0, b);
+        Assert.True(global.Map.flatten().allclose(torch.tensor(new[] { 0.0, 2.0 / 3, 0, -1 }, ScalarType.Float64), atol: 1e-12));
+        Assert.Null(global.ConvergenceDelta);
+    }
+
+    [FsCheck.Xunit.Property(MaxTest = 10)]
+    public bool Deeplift_sums_to_delta_on_a_cnn_with_max_pooling(int seed)
+    {
+        using var scope = torch.NewDisposeScope();
+        var cnn = Nets.Cnn(seed & 0xffff, pool: true);
+        var x = Nets.Inputs(new long[] { 3, 1, 8, 8 }, seed);
+        var b = Nets.Inputs(new long[] { 3, 1, 8, 8 }, seed + 1);
+        var a = new DeepLift(cnn).Attribute(x, 1, b);
+        using var noGrad = torch.no_grad();
+        var gap = cnn.call(x)[.., 1] - cnn.call(b)[.., 1];
+        return (a.Map.flatten(1).sum(1) - gap).abs().max().item<double>() < 1e-8 && a.ConvergenceDelta!.abs().max().item<double>() < 1e-8;
+    }
+
+    [Fact]
+    public void Deeplift_shap_averages_deeplift_over_the_baselines()
+    {
+        using var linear = Nets.Linear(5, 2, seed: 21);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 22);
+        using var set = Nets.Inputs(new long[] { 4, 5 }, seed: 23);
+        var w = linear.parameters().First()[1].detach();
+        using var shap = new DeepLiftShap(linear).Attribute(x, 1, set);
+        Assert.True(shap.Map.allclose((x - set.mean(new long[] { 0 })) * w, atol: 1e-12));
+        using var cnn = Nets.Cnn(24, pool: true);
+        using var xi = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 25);
+        using var background = Nets.Inputs(new long[] { 3, 1, 8, 8 }, seed: 26);
+        using var averaged = new DeepLiftShap(cnn).Attribute(xi, 2, background);
+        using var sum = torch.zeros_like(xi);
+        for (int k = 0; k < 3; k++)
+        {
+            using var one = new DeepLift(cnn).Attribute(xi, 2, background[k]);
+            sum.add_(one.Map);
+        }
+        Assert.True(averaged.Map.allclose(sum / 3, atol: 1e-12));
+        Assert.True(averaged.ConvergenceDelta!.abs().max().item<double>() < 1e-8);
+    }
+
+    [Fact]
     public void Lrp_matches_a_hand_computation_on_a_two_layer_net()
     {
         using var model = nn.Sequential(("fc1", nn.Linear(2, 2, hasBias: false)), ("relu", nn.ReLU()), ("fc2", nn.Linear(2, 1, hasBias: false)));

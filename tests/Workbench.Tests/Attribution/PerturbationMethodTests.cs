@@ -56,6 +56,60 @@ public class PerturbationMethodTests
     }
 
     [Fact]
+    public void Exact_shapley_values_match_the_enumeration_by_hand_and_refuse_too_many_features()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var x = torch.tensor(new[] { 0.9, -0.7, 0.5, 1.2 }, ScalarType.Float64);
+        using var b = torch.tensor(new[] { 0.1, 0.2, -0.3, 0.0 }, ScalarType.Float64);
+        var exact = ExactShapley(Interacting, x, b, 0);
+        using var sv = new ShapleyValues(Interacting).Attribute(x.unsqueeze(0), 0, b);
+        var s = sv.Map[0].data<double>().ToArray();
+        for (int i = 0; i < 4; i++) Assert.Equal(exact[i], s[i], 12);
+        Assert.Equal(16, sv.ExamplesEvaluated); // 2^4 coalitions, nothing else
+        // Per-example masks on a batch: each example exact over its own partition.
+        using var two = torch.stack(new[] { x, x });
+        using var masks = torch.tensor(new long[] { 0, 0, 1, 2, 0, 1, 1, 1 }, new long[] { 2, 4 });
+        using var grouped = new ShapleyValues(Interacting, masks).Attribute(two, 0, b);
+        using var sampled = new ShapleyValueSampling(Interacting, masks, permutations: 4000, seed: 2).Attribute(two, 0, b);
+        Assert.True(grouped.Map.allclose(sampled.Map, atol: 0.02));
+        double gap;
+        using (torch.no_grad()) gap = (Interacting(x.unsqueeze(0)) - Interacting(b.unsqueeze(0)))[0, 0].item<double>();
+        Assert.Equal(gap, grouped.Map[0, 0].item<double>() + grouped.Map[0, 2].item<double>() + grouped.Map[0, 3].item<double>(), 12);
+        Assert.Equal(gap, grouped.Map[1, 0].item<double>() + grouped.Map[1, 1].item<double>(), 12);
+        using var many = torch.zeros(1, 13);
+        var e = Assert.Throws<ArgumentException>(() => new ShapleyValues((Func<Tensor, Tensor>)(t => t[.., ..2]), maxFeatures: 12).Attribute(many, 0));
+        Assert.Equal("featureMask", e.ParamName);
+        Assert.Contains("M = 13", e.Message);
+    }
+
+    [Fact]
+    public void Feature_permutation_credits_each_feature_with_the_drop_when_it_comes_from_another_example()
+    {
+        using var model = Nets.Linear(5, 2, seed: 23);
+        using var x = Nets.Inputs(new long[] { 2, 5 }, seed: 24);
+        var w = model.parameters().First()[1].detach();
+        // With two examples the only permutation that is not the identity swaps them.
+        using var swapped = torch.stack(new[] { x[1], x[0] });
+        using var fp = new FeaturePermutation(model, seed: 3).Attribute(x, 1);
+        Assert.True(fp.Map.allclose((x - swapped) * w, atol: 1e-12));
+        using var one = Nets.Inputs(new long[] { 1, 5 }, seed: 25);
+        Assert.Contains("at least 2 examples", Assert.Throws<ArgumentException>(() => new FeaturePermutation(model).Attribute(one, 1)).Message);
+        using var perExample = torch.tensor(new long[] { 0, 0, 1, 1, 2, 0, 1, 2, 2, 2 }, new long[] { 2, 5 });
+        Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new FeaturePermutation(model, perExample).Attribute(x, 1)).ParamName);
+        // Three examples: per feature, the values come from a permutation of the examples that is not the identity.
+        using var x3 = Nets.Inputs(new long[] { 3, 5 }, seed: 26);
+        using var fp3 = new FeaturePermutation(model, seed: 4).Attribute(x3, 1);
+        using var ratio = fp3.Map / w; // = x_e − x_π(e) per element
+        for (int i = 0; i < 5; i++)
+        {
+            var source = Enumerable.Range(0, 3).Select(e =>
+                Enumerable.Range(0, 3).Single(o => Math.Abs((x3[e, i] - x3[o, i]).item<double>() - ratio[e, i].item<double>()) < 1e-9)).ToArray();
+            Assert.Equal(3, source.Distinct().Count());
+            Assert.NotEqual(new[] { 0, 1, 2 }, source);
+        }
+    }
+
+    [Fact]
     public void On_a_linear_model_every_perturbation_method_recovers_w_times_x_minus_baseline()
     {
         using var model = Nets.Linear(6, 2, seed: 3);
@@ -99,6 +153,44 @@ public class PerturbationMethodTests
         Assert.True(patches.Map[.., .., ..4, ..4].sub(patches.Map[.., .., ..1, ..1]).abs().max().item<double>() < 1e-12);
         using var wide = new Occlusion(model, window: 3, stride: 2).Attribute(x, 2);
         Assert.Equal(x.shape, wide.Map.shape);
+    }
+
+    [Fact]
+    public void Occlusion_cuts_windows_at_the_border_as_captum_and_takes_per_axis_windows()
+    {
+        using var model = Nets.Linear(5, 2, seed: 27);
+        using var x = Nets.Inputs(new long[] { 2, 5 }, seed: 28);
+        var w = model.parameters().First()[0].detach();
+        using var contribution = x * w; // zero baseline: a window's drop is the sum of its elements' w·x
+        // Windows of 2, stride 2 over 5 features: [0, 1], [2, 3], [4] (cut; not shifted back to [3, 4]).
+        using var occ = new Occlusion(model, new long[] { 2 }, new long[] { 2 }).Attribute(x, 0);
+        for (int e = 0; e < 2; e++)
+        {
+            double a = contribution[e, 0].item<double>() + contribution[e, 1].item<double>();
+            double b = contribution[e, 2].item<double>() + contribution[e, 3].item<double>();
+            var expected = new[] { a, a, b, b, contribution[e, 4].item<double>() };
+            var got = occ.Map[e].data<double>().ToArray();
+            for (int i = 0; i < 5; i++) Assert.Equal(expected[i], got[i], 12);
+        }
+        // Windows of 3, stride 2 over 5: [0..2], [2..4]; element 2 is covered twice and gets the mean.
+        using var overlap = new Occlusion(model, new long[] { 3 }, new long[] { 2 }).Attribute(x, 0);
+        double left = contribution[0, ..3].sum().item<double>(), right = contribution[0, 2..].sum().item<double>();
+        Assert.Equal((left + right) / 2, overlap.Map[0, 2].item<double>(), 12);
+        Assert.Equal(right, overlap.Map[0, 4].item<double>(), 12);
+
+        // One channel at a time: a window [1, 2, 2] over [2, 2, 2] gives every element its channel's total.
+        TorchRuntime.Seed(29);
+        using var images = nn.Sequential(("flatten", nn.Flatten()), ("fc", nn.Linear(8, 2)));
+        images.to(ScalarType.Float64);
+        using var xi = Nets.Inputs(new long[] { 1, 2, 2, 2 }, seed: 30);
+        var wi = images.parameters().First()[1].detach().reshape(2, 2, 2);
+        using var channels = new Occlusion(images, new long[] { 1, 2, 2 }, new long[] { 1 }).Attribute(xi, 1);
+        using var perChannel = (xi[0] * wi).sum(new long[] { 1, 2 }); // [2]
+        Assert.True(channels.Map[0].allclose(perChannel.reshape(2, 1, 1).expand(2, 2, 2), atol: 1e-12));
+        // Refused: a stride larger than the window; a window larger than the example; a window of the wrong rank.
+        Assert.Equal("stride", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new long[] { 2 }, new long[] { 3 }).Attribute(x, 0)).ParamName);
+        Assert.Equal("window", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new long[] { 6 }, new long[] { 1 }).Attribute(x, 0)).ParamName);
+        Assert.Equal("window", Assert.Throws<ArgumentException>(() => new Occlusion(model, new long[] { 2, 2 }, new long[] { 1 }).Attribute(x, 0)).ParamName);
     }
 
     [Fact]
@@ -148,6 +240,67 @@ public class PerturbationMethodTests
         Assert.True((fooledMap.Map - original.Map).allclose(pattern.expand(5, 6) * 100, atol: 1e-9));
     }
 
+    /// <summary>f₀(x) = x₀x₁ + 2x₂ + 3x₃ (an interaction), f₁(x) = x₃.</summary>
+    static readonly Func<Tensor, Tensor> Mixed = x =>
+        torch.stack(new[] { x[.., 0] * x[.., 1] + 2 * x[.., 2] + 3 * x[.., 3], x[.., 3] }, 1);
+
+    [Fact]
+    public void Per_example_masks_give_each_example_its_own_partition()
+    {
+        TorchRuntime.EnsureLoaded();
+        // Both examples x = [1, 2, 3, 4] (f₀ = 20), baseline 0; A groups {x0, x1} {x2, x3}, B groups {x0, x3} {x1, x2}.
+        using var x = torch.tensor(new[] { 1.0, 2, 3, 4, 1, 2, 3, 4 }, new long[] { 2, 4 }, ScalarType.Float64);
+        using var masks = torch.tensor(new long[] { 0, 0, 1, 1, 0, 1, 1, 0 }, new long[] { 2, 4 });
+        // Ablation: A drops {x0,x1} -> 18 (drop 2), {x2,x3} -> 2 (drop 18); B drops {x0,x3} -> 6 (drop 14), {x1,x2} -> 12 (drop 8).
+        using var ablation = new FeatureAblation(Mixed, masks).Attribute(x, 0);
+        Assert.Equal(new[] { 2.0, 2, 18, 18, 14, 8, 8, 14 }, ablation.Map.flatten().data<double>().ToArray());
+        // Exact Shapley values of two features: A v({0}) = 2, v({1}) = 18 -> φ = [2, 18];
+        // B v({0}) = 12, v({1}) = 6, v(all) = 20 -> φ₀ = ½(12 + 14) = 13, φ₁ = ½(6 + 8) = 7.
+        var shapley = new[] { 2.0, 2, 18, 18, 13, 7, 7, 13 };
+        using var kernel = new KernelShap(Mixed, masks, samples: 16).Attribute(x, 0); // 2² coalitions fit: enumerated
+        Assert.True(kernel.Map.flatten().allclose(torch.tensor(shapley, ScalarType.Float64), atol: 1e-6), kernel.Map.ToString(TorchSharp.TensorStringStyle.Julia));
+        // Sampling: every order of two features is one of the two; efficiency holds exactly per example and per partition.
+        using var svs = new ShapleyValueSampling(Mixed, masks, permutations: 400, seed: 3).Attribute(x, 0);
+        var s = svs.Map.flatten().data<double>().ToArray();
+        Assert.Equal(20.0, s[0] + s[2], 10);
+        Assert.Equal(20.0, s[4] + s[5], 10);
+        Assert.Equal(s[4], s[7]); // x0 and x3 are one feature of B
+        for (int i = 0; i < 8; i++) Assert.True(Math.Abs(s[i] - shapley[i]) < 0.3, $"element {i}: {s[i]} vs {shapley[i]}");
+        // LIME on a linear target (f₁ = x₃) is exact: all of it to the feature holding x3.
+        using var lime = new Lime(Mixed, masks, samples: 200, ridge: 0).Attribute(x, 1);
+        Assert.True(lime.Map.flatten().allclose(torch.tensor(new[] { 0.0, 0, 4, 4, 4, 0, 0, 4 }, ScalarType.Float64), atol: 1e-9), lime.Map.ToString(TorchSharp.TensorStringStyle.Julia));
+    }
+
+    [Fact]
+    public void A_batch_with_per_example_masks_equals_each_example_alone()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var x = Nets.Inputs(new long[] { 3, 6 }, seed: 21);
+        using var b = Nets.Inputs(new long[] { 3, 6 }, seed: 22);
+        // Different partitions and different feature counts (3, 2 and 3 features).
+        long[][] rows = { new long[] { 0, 0, 1, 1, 2, 2 }, new long[] { 1, 0, 1, 0, 1, 0 }, new long[] { 2, 1, 0, 0, 1, 2 } };
+        using var masks = torch.tensor(rows.SelectMany(r => r).ToArray(), new long[] { 3, 6 });
+        Func<Tensor?, AttributionMethod>[] methods =
+        {
+            m => new FeatureAblation(Interacting6, m),
+            m => new ShapleyValueSampling(Interacting6, m, permutations: 7, seed: 1),
+            m => new KernelShap(Interacting6, m, samples: 7, seed: 2),
+            m => new Lime(Interacting6, m, samples: 40, seed: 3),
+        };
+        foreach (var method in methods)
+        {
+            using var batch = method(masks).Attribute(x, new long[] { 0, 1, 0 }, b);
+            for (int e = 0; e < 3; e++)
+            {
+                using var alone = method(masks[e].unsqueeze(0)).Attribute(x[e].unsqueeze(0), new long[] { e == 1 ? 1 : 0 }, b[e].unsqueeze(0));
+                Assert.True(batch.Map[e].allclose(alone.Map[0], atol: 1e-9), $"{batch.Method}, example {e}: {batch.Map[e].ToString(TorchSharp.TensorStringStyle.Julia)} vs {alone.Map[0].ToString(TorchSharp.TensorStringStyle.Julia)}");
+            }
+        }
+    }
+
+    static readonly Func<Tensor, Tensor> Interacting6 = x =>
+        torch.stack(new[] { x[.., 0] * x[.., 3] + x[.., 1].pow(2) - x[.., 2] * x[.., 5] + x[.., 4], x[.., 5] * x[.., 1] - x[.., 0] }, 1);
+
     [Fact]
     public void Bad_masks_are_rejected()
     {
@@ -157,5 +310,10 @@ public class PerturbationMethodTests
         Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new FeatureAblation(model, wrong).Attribute(x, 0)).ParamName);
         using var negative = torch.full(new long[] { 1, 8, 8 }, -1L, ScalarType.Int64);
         Assert.Equal("featureMask", Assert.Throws<ArgumentException>(() => new KernelShap(model, negative).Attribute(x, 0)).ParamName);
+        using var two = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 17);
+        using var three = torch.zeros(new long[] { 3, 1, 8, 8 }, ScalarType.Int64); // 3 masks for 2 examples
+        Assert.Contains("3 rows for 2 examples", Assert.Throws<ArgumentException>(() => new FeatureAblation(model, three).Attribute(two, 0)).Message);
+        using var fractional = torch.zeros(new long[] { 1, 8, 8 }, ScalarType.Float32);
+        Assert.Contains("Float32", Assert.Throws<ArgumentException>(() => new FeatureAblation(model, fractional).Attribute(x, 0)).Message);
     }
 }

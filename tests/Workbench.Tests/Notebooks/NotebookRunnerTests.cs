@@ -1,192 +1,211 @@
 using System.Text.Json.Nodes;
 using Workbench.Notebooks;
+using static Workbench.Tests.Notebooks.Notebook;
 
 namespace Workbench.Tests.Notebooks;
 
-public class NotebookRunnerTests : IDisposable
+/// <summary>The runner on the real .NET Interactive kernel: outputs, parameters, failures, crashes, timeouts, output safety.</summary>
+[Collection("kernel")]
+public class NotebookRunnerTests(StateNotebookRun state) : IDisposable
 {
     readonly string _out = Directory.CreateTempSubdirectory("nbrun").FullName;
     public void Dispose() => Directory.Delete(_out, true);
 
-    internal static string RepoRoot
-    {
-        get
-        {
-            for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "Workbench.sln"))) return d.FullName;
-            throw new InvalidOperationException("Workbench.sln not found above the test folder.");
-        }
-    }
-
-    static string Fixture(string name) => Path.Combine(RepoRoot, "tests", "Workbench.Tests", "Notebooks", "Fixtures", name);
-
-    NotebookRun Run(string name, RunOptions? options = null) =>
-        new NotebookRunner().Run(Fixture(name), (options ?? new RunOptions()) with { OutputDirectory = _out });
-
-    static JsonObject Load(string path) => (JsonObject)JsonNode.Parse(File.ReadAllText(path))!;
-
-    static List<JsonObject> CodeCells(JsonObject nb) => nb["cells"]!.AsArray().Select(c => (JsonObject)c!).Where(c => (string)c["cell_type"]! == "code").ToList();
-
-    static string Text(JsonObject output) => output["data"]?["text/plain"]?.GetValue<string>() ?? string.Concat(output["text"]?.AsArray().Select(t => (string)t!) ?? []);
+    NotebookRun Run(string path, RunOptions? options = null) =>
+        new NotebookRunner().Run(path, (options ?? new RunOptions()) with { OutputDirectory = _out });
 
     [Fact]
-    public void State_is_shared_across_cells_and_outputs_are_recorded()
+    public void State_is_shared_across_cells_and_the_kernels_outputs_are_recorded()
     {
-        var run = Run("state.ipynb", new RunOptions { Quick = true });
-        Assert.True(run.Passed, run.Describe());
-        var nb = Load(run.ExecutedNotebook);
+        Assert.True(state.Run.Passed, state.Run.Describe());
+        var nb = Load(state.Run.ExecutedNotebook);
         var cells = CodeCells(nb);
-        string All(int i) => string.Join("|", cells[i]["outputs"]!.AsArray().Select(o => Text((JsonObject)o!)));
-        Assert.Contains("displayed", All(2));
-        Assert.Contains("printed", All(2));
-        Assert.Equal("82", All(3));                         // 40 * Scale(2) + 2: state carried over
-        Assert.Equal("quick", All(4));                      // the runner set Quick = true in the parameters cell
-        Assert.Equal("6", All(5));
-        Assert.Contains("Plotly.newPlot", cells[7]["outputs"]![0]!["data"]!["text/html"]!.GetValue<string>());
-        Assert.Equal("display_data", (string)cells[8]["outputs"]![0]!["output_type"]!);
-        // The #!markdown cell became a markdown cell.
-        Assert.Contains(nb["cells"]!.AsArray(), c => (string)c!["cell_type"]! == "markdown" && string.Concat(c["source"]!.AsArray().Select(s => (string)s!)).Contains("written with a magic"));
-        // The claims table was found.
-        Assert.Equal(new[] { ("a", true), ("b", false) }, run.Claims.ToArray());
+        Assert.Contains("displayed", AllText(cells[2]));
+        Assert.Contains("printed", AllText(cells[2]));
+        Assert.Contains("82", AllText(cells[3]));                 // 40 * Scale(2) + 2: state carried over
+        Assert.Equal("quick", AllText(cells[4]));                 // the runner set Quick = true in the parameters cell
+        Assert.Contains("written with a magic", AllText(cells[5])); // the kernel's own #!markdown rendering
+        Assert.Contains("6", AllText(cells[6]));
+        Assert.Equal(new[] { ("a", true), ("b", false) }, state.Run.Claims.ToArray());
+    }
+
+    [Fact]
+    public void Charts_tables_and_image_tensors_carry_their_mime_types()
+    {
+        var cells = CodeCells(Load(state.Run.ExecutedNotebook));
+        var table = Html(Outputs(cells[7]).Single());
+        Assert.Contains("<table class=\"wb-table\"", table);
+        foreach (var chartCell in new[] { cells[8], cells[9] })
+        {
+            var chart = Outputs(chartCell).Single();
+            Assert.Contains("class=\"wb-plot\"", Html(chart));
+            Assert.Contains("Plotly.newPlot(", Html(chart));
+        }
+        Assert.Equal("display_data", (string)Outputs(cells[9]).Single()["output_type"]!); // x.Display()
+        Assert.Contains("src=\"data:image/png;base64,", Html(Outputs(cells[11]).Single()));
+    }
+
+    [Fact]
+    public void A_progress_display_updates_in_place_and_keeps_one_line_per_task()
+    {
+        var progress = Outputs(CodeCells(Load(state.Run.ExecutedNotebook))[10]).ToList();
+        var only = Assert.Single(progress);
+        var lines = Text(only).Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("epoch 1/2: 20/20 (100%)", lines[0]);
+        Assert.StartsWith("epoch 2/2: 20/20 (100%)", lines[1]);
+        Assert.All(lines, l => Assert.Contains(" done in ", l));
     }
 
     [Fact]
     public void Lines_a_cell_prints_reach_the_runners_progress_while_it_runs()
     {
-        var sink = new RecordingProgress();
-        var run = Run("state.ipynb", new RunOptions { Quick = true, Progress = sink });
-        Assert.True(run.Passed, run.Describe());
-        // Cell 3 prints "printed": the message arrives tagged with its cell, and the text is still in the cell's output.
-        Assert.Contains(sink.Messages, m => m.StartsWith("cell ") && m.EndsWith(": printed"));
-        Assert.Contains("printed", string.Concat(Load(run.ExecutedNotebook)["cells"]!.AsArray().SelectMany(c => c!["outputs"]?.AsArray() ?? new JsonArray())
-            .Select(o => Text((JsonObject)o!))));
-    }
-
-    sealed class RecordingProgress : Workbench.Runtime.IProgressSink
-    {
-        public List<string> Messages { get; } = new();
-        public Workbench.Runtime.IProgressTask Start(string description, long total) => new Task(this);
-        sealed class Task(RecordingProgress owner) : Workbench.Runtime.IProgressTask
-        {
-            public void Report(long completed, string? status = null) { if (status is not null) owner.Messages.Add(status); }
-            public void Dispose() { }
-        }
+        lock (state.Progress.Messages)
+            Assert.Contains(state.Progress.Messages, m => m.StartsWith("cell ") && m.EndsWith(": printed"));
     }
 
     [Fact]
-    public void Parameters_are_overridden_from_the_command_line()
+    public void Provenance_names_the_kernel_and_the_versions_it_loaded()
     {
-        var run = Run("state.ipynb", new RunOptions { Quick = false, Parameters = new Dictionary<string, string> { ["Scale"] = "3" } });
-        Assert.True(run.Passed, run.Describe());
-        var cells = CodeCells(Load(run.ExecutedNotebook));
-        Assert.Equal("122", Text((JsonObject)cells[3]["outputs"]![0]!));
-        Assert.Equal("full", Text((JsonObject)cells[4]["outputs"]![0]!));
-        var provenance = Load(run.ExecutedNotebook)["metadata"]!["workbench"]!;
-        Assert.Equal("full", (string)provenance["mode"]!);
-        Assert.Equal("3", (string)provenance["parameters"]!["Scale"]!);
+        var provenance = Load(state.Run.ExecutedNotebook)["metadata"]!["workbench"]!;
+        Assert.Equal("quick", (string)provenance["mode"]!);
+        Assert.Equal(KernelClient.PinnedVersion, (string)provenance["versions"]!["dotnet-interactive"]!);
         Assert.StartsWith("0.107", (string)provenance["versions"]!["torchsharp"]!);
+        Assert.StartsWith("2.10", (string)provenance["versions"]!["libtorch"]!);
+    }
+
+    /// <summary>The executed notebook, copied out of the repository, runs again with the package first cell, and its parameters are overridden.</summary>
+    [Fact]
+    public void A_notebook_outside_the_repository_runs_with_its_parameters_overridden()
+    {
+        var outside = Directory.CreateTempSubdirectory("nboutside").FullName;
+        try
+        {
+            var copy = Path.Combine(outside, "copied.ipynb");
+            File.Copy(state.Run.ExecutedNotebook, copy);
+            var run = Run(copy, new RunOptions { Quick = false, Parameters = new Dictionary<string, string> { ["Scale"] = "3" } });
+            Assert.True(run.Passed, run.Describe());
+            var nb = Load(run.ExecutedNotebook);
+            var cells = CodeCells(nb);
+            Assert.Contains("122", AllText(cells[3]));
+            Assert.Equal("full", AllText(cells[4]));
+            Assert.Equal(CodeCells(Load(state.Run.ExecutedNotebook)).Select(c => c["outputs"]!.AsArray().Count), cells.Select(c => c["outputs"]!.AsArray().Count));
+            Assert.Equal("3", (string)nb["metadata"]!["workbench"]!["parameters"]!["Scale"]!);
+        }
+        finally { Directory.Delete(outside, true); }
     }
 
     [Theory]
     [InlineData("syntax-error.ipynb", 2, "CS1525")]
     [InlineData("exception.ipynb", 3, "boom")]
-    [InlineData("unknown-magic.ipynb", 2, "unknown magic command '#!fsharp'")]
-    [InlineData("missing-reference.ipynb", 1, "#r path not found")]
-    [InlineData("unknown-nuget.ipynb", 1, "the runner carries only")]
+    [InlineData("unknown-magic.ipynb", 2, "Unknown magic command '#!nonsense'")]
+    [InlineData("missing-reference.ipynb", 1, "could not be found")]
+    [InlineData("unknown-nuget.ipynb", 1, "Unable to find package Workbench.NoSuchPackage")]
     [InlineData("empty.ipynb", 0, "no code cells")]
     [InlineData("not-json.ipynb", 0, "not valid JSON")]
     public void Failures_name_the_cell_and_the_reason(string notebook, int cell, string message)
     {
-        var run = Run(notebook);
+        var run = Run(Fixture(notebook));
         Assert.False(run.Passed);
         Assert.Equal(cell, run.Failure!.CellNumber);
         Assert.Contains(message, run.Failure.Message);
-        if (cell > 0)
-        {
-            // What ran so far is still written, with the error as the failing cell's output.
-            var cells = CodeCells(Load(run.ExecutedNotebook));
-            Assert.Contains(cells.SelectMany(c => c["outputs"]!.AsArray()), o => (string)o!["output_type"]! == "error");
-            Assert.True(File.Exists(run.Report));
-        }
-    }
-
-    [Fact]
-    public void Exception_stops_the_notebook_at_the_failing_cell()
-    {
-        var run = Run("exception.ipynb");
+        if (cell == 0) return;
+        // What ran so far is still written, with the error as the failing cell's output, and no later cell ran.
         var cells = CodeCells(Load(run.ExecutedNotebook));
-        Assert.Null(cells[3]["execution_count"]?.GetValue<int?>()); // the cell after the failure never ran
-    }
-
-    [Fact]
-    public void Executed_notebook_has_the_nbformat_essentials_and_polyglot_metadata()
-    {
-        var run = Run("state.ipynb");
-        var nb = Load(run.ExecutedNotebook);
-        Assert.Equal(4, (int)nb["nbformat"]!);
-        Assert.Equal(5, (int)nb["nbformat_minor"]!);
-        Assert.Equal(".net-csharp", (string)nb["metadata"]!["kernelspec"]!["name"]!);
-        Assert.Equal("polyglot-notebook", (string)nb["metadata"]!["language_info"]!["name"]!);
-        Assert.Equal("csharp", (string)nb["metadata"]!["polyglot_notebook"]!["kernelInfo"]!["defaultKernelName"]!);
-        var ids = new HashSet<string>();
-        foreach (var c in nb["cells"]!.AsArray().Select(c => (JsonObject)c!))
-        {
-            Assert.Contains((string)c["cell_type"]!, new[] { "code", "markdown" });
-            Assert.True(ids.Add((string)c["id"]!));
-            Assert.IsType<JsonArray>(c["source"]);
-            Assert.IsType<JsonObject>(c["metadata"]);
-            if ((string)c["cell_type"]! != "code") { Assert.Null(c["outputs"]); continue; }
-            Assert.Equal("csharp", (string)c["metadata"]!["polyglot_notebook"]!["kernelName"]!);
-            foreach (var o in c["outputs"]!.AsArray().Select(o => (JsonObject)o!))
-            {
-                var type = (string)o["output_type"]!;
-                Assert.Contains(type, new[] { "stream", "display_data", "execute_result", "error" });
-                if (type is "display_data" or "execute_result")
-                    Assert.All(o["data"]!.AsObject(), kv => Assert.Contains("/", kv.Key));
-            }
-        }
-    }
-
-    [Fact]
-    public void Round_trip_run_reload_run_again()
-    {
-        var first = Run("state.ipynb");
-        var copy = Path.Combine(_out, "again", "state-executed.ipynb");
-        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-        // The executed notebook must run again from the fixture folder (its #r paths are relative).
-        var beside = Fixture("state.executed.tmp.ipynb");
-        File.Copy(first.ExecutedNotebook, beside, true);
-        try
-        {
-            var second = new NotebookRunner().Run(beside, new RunOptions { OutputDirectory = Path.GetDirectoryName(copy)! });
-            Assert.True(second.Passed, second.Describe());
-            Assert.Equal(CodeCells(Load(first.ExecutedNotebook)).Select(c => c["outputs"]!.AsArray().Count),
-                         CodeCells(Load(second.ExecutedNotebook)).Select(c => c["outputs"]!.AsArray().Count));
-        }
-        finally { File.Delete(beside); }
+        Assert.Contains(cells.SelectMany(Outputs), o => (string)o["output_type"]! == "error");
+        Assert.All(cells.Skip(cell), c => Assert.Null(c["execution_count"]?.GetValue<int?>()));
+        Assert.True(File.Exists(run.Report));
     }
 
     [Fact]
     public void Dib_notebooks_run_too()
     {
-        var run = Run("simple.dib");
+        var run = Run(Fixture("simple.dib"));
         Assert.True(run.Passed, run.Describe());
-        Assert.Equal("42", Text((JsonObject)CodeCells(Load(run.ExecutedNotebook))[1]["outputs"]![0]!));
+        Assert.Contains("42", AllText(CodeCells(Load(run.ExecutedNotebook))[1]));
     }
 
-    public static TheoryData<string> ProjectNotebooks()
+    [Fact]
+    public void A_cell_that_ends_the_kernel_is_reported_against_that_cell_and_earlier_output_is_kept()
     {
-        var data = new TheoryData<string>();
-        foreach (var p in Directory.GetFiles(Path.Combine(RepoRoot, "notebooks"), "*.ipynb").OrderBy(p => p)) data.Add(Path.GetFileName(p));
-        return data;
+        var path = Write(_out, "exits.ipynb", "Console.WriteLine(\"before\");", "System.Environment.Exit(3);", "int never = 1;");
+        var run = Run(path, new RunOptions { OutputName = "exits-run" });
+        Assert.False(run.Passed);
+        Assert.Equal(2, run.Failure!.CellNumber);
+        Assert.Contains("kernel process exited", run.Failure.Message);
+        Assert.Contains("before", AllText(CodeCells(Load(run.ExecutedNotebook))[0]));
     }
 
-    /// <summary>Every notebook of the project runs in quick mode: a notebook that throws fails the build.</summary>
-    [Theory]
-    [MemberData(nameof(ProjectNotebooks))]
-    public void Project_notebook_runs_in_quick_mode(string notebook)
+    [Fact]
+    public void An_exception_on_a_background_thread_fails_its_cell_instead_of_ending_the_run_silently()
     {
-        var run = new NotebookRunner().Run(Path.Combine(RepoRoot, "notebooks", notebook), new RunOptions { Quick = true, OutputDirectory = _out });
+        var path = Write(_out, "background.ipynb", "new System.Threading.Thread(() => throw new InvalidOperationException(\"bg\")).Start(); System.Threading.Thread.Sleep(3000);");
+        var run = Run(path, new RunOptions { OutputName = "background-run" });
+        Assert.False(run.Passed);
+        Assert.Equal(1, run.Failure!.CellNumber);
+        Assert.True(File.Exists(run.ExecutedNotebook) && File.Exists(run.Report));
+    }
+
+    [Fact]
+    public void A_cell_past_its_timeout_is_stopped_and_reported()
+    {
+        var path = Write(_out, "hangs.ipynb", "int ok = 1;", "while (true) { }");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = Run(path, new RunOptions { OutputName = "hangs-run", CellTimeout = TimeSpan.FromSeconds(15) });
+        Assert.False(run.Passed);
+        Assert.Equal(2, run.Failure!.CellNumber);
+        Assert.Contains("timeout", run.Failure.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void Huge_output_is_cut_with_a_note()
+    {
+        var path = Write(_out, "loud.ipynb", "Console.Write(new string('x', 3 * 1024 * 1024));");
+        var run = Run(path, new RunOptions { OutputName = "loud-run" });
         Assert.True(run.Passed, run.Describe());
+        var text = AllText(CodeCells(Load(run.ExecutedNotebook))[0]);
+        Assert.InRange(text.Length, NotebookRunner.MaxStreamCharacters, NotebookRunner.MaxStreamCharacters + 200);
+        Assert.Contains("[output cut at", text);
+    }
+
+    [Fact]
+    public void Output_that_would_overwrite_the_notebook_is_refused_before_running()
+    {
+        var path = Write(_out, "self.ipynb", "int x = 1;");
+        var e = Assert.Throws<ArgumentException>(() => new NotebookRunner().Run(path, new RunOptions { OutputDirectory = _out }));
+        Assert.Contains("overwrite the notebook itself", e.Message);
+        Assert.Equal("int x = 1;", string.Concat(Load(path)["cells"]![0]!["source"]!.AsArray().Select(s => (string)s!)));
+    }
+
+    [Fact]
+    public void An_unwritable_output_folder_is_reported_before_running()
+    {
+        var file = Path.Combine(_out, "a-file");
+        File.WriteAllText(file, "");
+        var e = Assert.Throws<IOException>(() => new NotebookRunner().Run(Fixture("exception.ipynb"), new RunOptions { OutputDirectory = Path.Combine(file, "sub") }));
+        Assert.Contains("cannot write to the output folder", e.Message);
+    }
+
+    [Fact]
+    public void A_parameter_for_a_notebook_without_a_parameters_cell_is_an_error()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Run(Fixture("exception.ipynb"), new RunOptions { Parameters = new Dictionary<string, string> { ["Seed"] = "7" } }));
+        Assert.Contains("no cell tagged 'parameters'", e.Message);
+    }
+
+    [Fact]
+    public void Invalid_utf8_and_non_text_sources_are_reported_not_run()
+    {
+        var bad = Path.Combine(_out, "bad-utf8.ipynb");
+        var bytes = System.Text.Encoding.UTF8.GetBytes("{\"cells\": [{\"cell_type\": \"code\", \"source\": \"int x = 1; // \u00ff\"}], \"metadata\": {}}").ToList();
+        int at = bytes.IndexOf(0xC3); bytes[at + 1] = 0x28;        // break the two-byte sequence of ÿ
+        File.WriteAllBytes(bad, bytes.ToArray());
+        var run = Run(bad);
+        Assert.Contains("not valid UTF-8", run.Failure!.Message);
+
+        var numeric = Path.Combine(_out, "numeric.ipynb");
+        File.WriteAllText(numeric, "{\"cells\": [{\"cell_type\": \"code\", \"source\": 42}], \"metadata\": {}}");
+        Assert.Contains("cell 1 has a source that is not text", Run(numeric).Failure!.Message);
     }
 }

@@ -4,11 +4,9 @@ using Workbench.Notebooks;
 namespace Workbench.Tests.Notebooks;
 
 /// <summary>A real browser opens a generated report offline: every Plotly figure must render (an SVG in each .js-plotly-plot), with no console errors.</summary>
-public class ReportBrowserTests : IDisposable
+[Collection("kernel")]
+public class ReportBrowserTests(StateNotebookRun state)
 {
-    readonly string _out = Directory.CreateTempSubdirectory("nbreport").FullName;
-    public void Dispose() => Directory.Delete(_out, true);
-
     static string Chromium()
     {
         foreach (var candidate in new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome" })
@@ -19,8 +17,7 @@ public class ReportBrowserTests : IDisposable
     [Fact]
     public async Task Report_renders_every_plotly_figure_offline_without_console_errors()
     {
-        var fixture = Path.Combine(NotebookRunnerTests.RepoRoot, "tests", "Workbench.Tests", "Notebooks", "Fixtures", "state.ipynb");
-        var run = new NotebookRunner().Run(fixture, new RunOptions { OutputDirectory = _out });
+        var run = state.Run;
         Assert.True(run.Passed, run.Describe());
 
         using var playwright = await Playwright.CreateAsync();

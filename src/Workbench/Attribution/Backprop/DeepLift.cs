@@ -7,45 +7,64 @@ namespace Workbench.Attribution;
 /// DeepLIFT with the rescale rule (Shrikumar et al., 2017), as modified gradients (Ancona et al.,
 /// 2018): the input and its baseline go through the network together; each activation's backward
 /// multiplier becomes Δy/Δx between the two (the local derivative where Δx ≈ 0); linear layers keep
-/// their gradient. Attribution = (x − x') ⊙ the modified gradient, which sums to F(x) − F(x')
-/// (summation-to-delta) for networks of linear layers and elementwise activations. Max-pooling
-/// layers keep their ordinary gradient, so with them the sum is approximate (the delta says how much).
+/// their gradient; max pooling routes Δ of each window to the winners of the input and of the
+/// baseline (Captum's maxpool rule, below). Attribution = (x − x') ⊙ the modified gradient, which
+/// sums to F(x) − F(x') (summation-to-delta) for networks of linear layers, elementwise activations
+/// and max pooling; the convergence delta reports the gap. With <see cref="MultiplyByInputs"/> false
+/// the map is the multipliers alone (Captum's "global" attribution, multiply_by_inputs=False).
 /// </summary>
-public sealed class DeepLift(AttributionModel model, AttributionSettings? settings = null) : AttributionMethod(model, settings)
+public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = true, AttributionSettings? settings = null) : AttributionMethod(model, settings)
 {
     const double Epsilon = 1e-10;
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
     public override string Name => "DeepLift";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 
-    protected override AttributionOutput Compute(AttributionContext c)
+    protected override AttributionOutput Compute(AttributionContext c) => Explain(this, c, BaselinePerExample(c), MultiplyByInputs);
+
+    /// <summary>DeepLIFT of every example against its baseline (<paramref name="baseline"/> [B, ...]); also Σ map − (F(x) − F(x')).</summary>
+    internal static AttributionOutput Explain(AttributionMethod method, AttributionContext c, Tensor baseline, bool multiplyByInputs)
     {
-        var module = RequireModule();
-        var activations = HookScope.Leaves(module, HookScope.IsActivation).ToList();
-        var baseline = BaselinePerExample(c);
+        var module = method.RequireModule();
         using var hooks = new HookScope();
-        foreach (var (name, act) in activations)
-            hooks.Add(name, act, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => g * Rescale(act, i, o)));
+        foreach (var (name, leaf) in HookScope.Leaves(module, m => HookScope.IsActivation(m) || IsMaxPool(m)))
+        {
+            ModifiedGradient.Rule rule = IsMaxPool(leaf) ? (i, o, g) => MaxPoolRule(leaf, i, o, g) : (i, o, g) => BothHalves(g, Rescale(leaf, i, o));
+            hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, rule));
+        }
         var map = torch.zeros_like(c.Inputs);
-        var gap = torch.zeros(c.BatchSize, c.Inputs.dtype, c.Inputs.device); // F(x) − F(x') from the paired pass itself
-        // Chunk over examples; each pass carries [x_chunk; x'_chunk] so every activation sees its pairs.
-        ForEachChunk(c.BatchSize, (s, n) =>
+        var delta = torch.zeros(c.BatchSize, c.Inputs.dtype, c.Inputs.device);
+        // Chunk over examples; each pass carries [x_chunk; x'_chunk] so every rule sees its pairs.
+        method.ForEachChunkOf(c.BatchSize, (s, n) =>
         {
             var x = c.Inputs.narrow(0, s, n);
             var xb = baseline.narrow(0, s, n);
             using var enable = torch.enable_grad();
             var both = torch.cat(new[] { x, xb }).detach().requires_grad_(true);
             hooks.ResetCounts();
-            var output = Model.Forward(both);
-            hooks.Audit(Name);
+            var output = method.Model.Forward(both);
+            hooks.Audit(method.Name);
             var scores = c.Target.Score(output.narrow(0, 0, n), s);
-            using (torch.no_grad()) gap.narrow(0, s, n).copy_(scores - c.Target.Score(output.narrow(0, n, n), s));
-            var grad = Model.Gradient(scores.sum(), both).narrow(0, 0, n);
-            map.narrow(0, s, n).copy_((x - xb) * grad);
+            var reference = c.Target.Score(output.narrow(0, n, n), s);
+            // Both halves are seeded (as Captum does): the max-pool rule reads the baseline half's
+            // gradient; every rule keeps the two halves' gradients equal, so the input half is unchanged.
+            var grad = method.Model.Gradient(scores.sum() + reference.sum(), both).narrow(0, 0, n);
+            using var noGrad = torch.no_grad();
+            var contributions = (x - xb) * grad;
+            map.narrow(0, s, n).copy_(multiplyByInputs ? contributions : grad);
+            delta.narrow(0, s, n).copy_(contributions.flatten(1).sum(1) - (scores - reference));
         }, examplesPerRow: 2);
-        return new(map, map.flatten(1).sum(1) - gap);
+        return new(map, multiplyByInputs ? delta : null);
     }
 
-    /// <summary>Per element of both halves: Δy/Δx, or the local derivative at x where |Δx| is tiny.</summary>
+    static bool IsMaxPool(nn.Module m) => m is TorchSharp.Modules.MaxPool1d or TorchSharp.Modules.MaxPool2d or TorchSharp.Modules.MaxPool3d;
+
+    /// <summary>g [2n, ...] times a multiplier [n, ...] shared by both halves (a broadcast, not a copy of the multiplier).</summary>
+    static Tensor BothHalves(Tensor g, Tensor multiplier) =>
+        (g.reshape(new[] { 2L }.Concat(multiplier.shape).ToArray()) * multiplier.unsqueeze(0)).reshape(g.shape);
+
+    /// <summary>Per element (one half; the other shares it): Δy/Δx, or the local derivative at x where |Δx| is tiny.</summary>
     static Tensor Rescale(nn.Module<Tensor, Tensor> activation, Tensor input, Tensor output)
     {
         long n = input.shape[0] / 2;
@@ -62,7 +81,59 @@ public sealed class DeepLift(AttributionModel model, AttributionSettings? settin
             var yi = activation.forward(xi);
             local = autograd.grad(new[] { yi.sum() }, new[] { xi })[0];
         }
-        var multiplier = torch.where(dx.abs().gt(Epsilon), dy / torch.where(dx.abs().gt(Epsilon), dx, torch.ones_like(dx)), local);
-        return torch.cat(new[] { multiplier, multiplier });
+        var moved = dx.abs().gt(Epsilon);
+        return torch.where(moved, dy / dx.masked_fill(moved.logical_not(), 1), local);
     }
+
+    /// <summary>
+    /// Captum's DeepLIFT max-pool rule. Per window j with outputs y (input half) and y' (baseline
+    /// half) and m = max(y, y'): Δy = (m − y') + (y − m); the first part goes to the input's winner,
+    /// the second to the baseline's, each times the incoming gradient, and an element's multiplier is
+    /// what it received over its own Δx (the ordinary gradient where Δx ≈ 0, where it received
+    /// nothing that counts). Then Σ Δx · multiplier = Σ_j g_j Δy_j: summation-to-delta holds.
+    /// Routing adds up where windows overlap (scatter-add, as the gradient does; Captum's unpool
+    /// writes once, which is the same for non-overlapping windows).
+    /// </summary>
+    static Tensor MaxPoolRule(nn.Module pool, Tensor input, Tensor output, Tensor gradOutput)
+    {
+        long n = input.shape[0] / 2;
+        var indices = pool switch
+        {
+            TorchSharp.Modules.MaxPool1d p => p.forward_with_indices(input).Indices,
+            TorchSharp.Modules.MaxPool2d p => p.forward_with_indices(input).Indices,
+            TorchSharp.Modules.MaxPool3d p => p.forward_with_indices(input).Indices,
+            _ => throw new InvalidOperationException($"not a max-pooling module: {pool.GetType().Name}"),
+        };
+        var y = output.narrow(0, 0, n);
+        var yRef = output.narrow(0, n, n);
+        var m = torch.maximum(y, yRef);
+        var deltaOut = torch.cat(new[] { m - yRef, y - m });
+        // Route per (example, channel) over the flattened spatial positions, which the indices address.
+        Tensor Route(Tensor values) => torch.zeros_like(input).flatten(2).scatter_add_(2, indices.flatten(2), values.flatten(2)).reshape(input.shape);
+        var routed = Route(gradOutput * deltaOut);
+        var received = routed.narrow(0, 0, n) + routed.narrow(0, n, n);
+        var dx = input.narrow(0, 0, n) - input.narrow(0, n, n);
+        var moved = dx.abs().gt(Epsilon);
+        var multiplier = received / dx.masked_fill(moved.logical_not(), 1);
+        // Both halves get the multiplier where Δx moved, their own ordinary gradient elsewhere.
+        var halves = new[] { 2L }.Concat(multiplier.shape).ToArray();
+        return torch.where(moved.unsqueeze(0), multiplier.unsqueeze(0), Route(gradOutput).reshape(halves)).reshape(input.shape);
+    }
+}
+
+/// <summary>
+/// DeepLiftShap (Lundberg &amp; Lee, 2017; Captum): DeepLIFT against every baseline of a set
+/// (a sample of the background distribution), averaged: an approximation of SHAP values for the
+/// expectation over the baselines. Baselines: [K, ...] (K ≥ 1; zeros when none are given). The
+/// convergence delta is the mean over the baselines of DeepLIFT's per-baseline gap.
+/// </summary>
+public sealed class DeepLiftShap(AttributionModel model, bool multiplyByInputs = true, AttributionSettings? settings = null) : AttributionMethod(model, settings)
+{
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "DeepLiftShap";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["multiply_by_inputs"] = MultiplyByInputs };
+    protected override bool UsesBaselines => true;
+
+    protected override AttributionOutput Compute(AttributionContext c) =>
+        AverageOverBaselines(c, BaselineSet(c), baseline => DeepLift.Explain(this, c, baseline, MultiplyByInputs));
 }

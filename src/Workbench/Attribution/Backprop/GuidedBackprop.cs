@@ -11,7 +11,7 @@ namespace Workbench.Attribution;
 public sealed class GuidedBackprop(AttributionModel model, AttributionSettings? settings = null) : ReluBackpropAttribution(model, settings)
 {
     public override string Name => "GuidedBackprop";
-    protected override Tensor ReluBackward(Tensor input, Tensor gradOutput) => gradOutput.clamp_min(0) * input.gt(0).to_type(gradOutput.dtype);
+    protected override Tensor ReluBackward(Tensor input, Tensor gradOutput) => gradOutput.clamp_min(0).masked_fill_(input.le(0), 0);
 }
 
 /// <summary>Deconvolution (Zeiler &amp; Fergus, 2014): through every ReLU, pass back the positive part of the gradient, ignoring the forward input.</summary>

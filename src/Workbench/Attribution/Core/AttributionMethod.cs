@@ -25,6 +25,13 @@ public sealed record AttributionOutput(Tensor Map, Tensor? ConvergenceDelta = nu
 /// The base of every attribution method (Captum's Attribution): one call shape
 /// <c>Attribute(inputs, target, baselines)</c>, input validation, target resolution, the switch to
 /// eval mode, pass counting, and helpers for chunked gradients and scores.
+/// <para>
+/// Concurrency: calls on one model (an <see cref="AttributionModel"/> with a module) run one at a
+/// time — a second thread waits. Hook-based methods install hooks on the shared modules and the eval
+/// switch changes the shared mode, so concurrent calls would see each other's hooks. Calls on
+/// different models run in parallel. A plain function model cannot be guarded: do not run it in
+/// parallel with a hook-based method on the module it wraps.
+/// </para>
 /// </summary>
 public abstract class AttributionMethod
 {
@@ -43,37 +50,79 @@ public abstract class AttributionMethod
     /// <summary>The parameters that decide the result (for the result's metadata and tables).</summary>
     public virtual IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>();
 
+    /// <summary>False for methods that explain what they were constructed with (a neuron): a target is then refused.</summary>
+    protected virtual bool TakesTarget => true;
+
     /// <summary>True for methods that need baselines to be meaningful (they default to zeros).</summary>
     protected virtual bool UsesBaselines => false;
 
-    /// <summary>Explains <paramref name="target"/> for every example of <paramref name="inputs"/> [B, ...].</summary>
-    public Attribution Attribute(Tensor inputs, Target target, Tensor? baselines = null)
+    /// <summary>
+    /// Explains <paramref name="target"/> for every example of <paramref name="inputs"/> [B, ...]. No
+    /// target means the model's single output (<see cref="Target.Output"/>: models returning [B] or [B, 1]).
+    /// </summary>
+    public Attribution Attribute(Tensor inputs, Target? target = null, Tensor? baselines = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(target);
+        if (!TakesTarget && target is not null && !ReferenceEquals(target, Target.Output))
+            throw new ArgumentException($"{Name} explains the unit it was constructed with; pass no target (got {target.Describe()}).", nameof(target));
+        target ??= Target.Output;
         using (torch.NewDisposeScope()) Validate(inputs, baselines);
         var module = Model.Module;
-        bool switched = module is not null && module.training;
-        if (switched) module!.eval();
-        var before = Model.Counters;
+        object? gate = module is null ? null : ModelGates.GetValue(module, _ => new object());
+        bool locked = false;
         try
         {
-            using var scope = torch.NewDisposeScope();
-            var output = new Lazy<Tensor>(() => { using var noGrad = torch.no_grad(); return Scores(inputs); });
-            _bytesPerRow = MeasureBytesPerRow(inputs);
-            var context = new AttributionContext(inputs, baselines, target.Resolve(inputs.shape[0], () => output.Value), output);
-            var result = Compute(context);
-            var after = Model.Counters;
-            var map = result.Map.detach().MoveToOuterDisposeScope();
-            var delta = result.ConvergenceDelta?.detach().MoveToOuterDisposeScope();
-            return new Attribution(map, Name, Parameters, target.Describe(), delta,
-                after.Forward - before.Forward, after.Examples - before.Examples, after.Backward - before.Backward, switched);
+            if (gate is not null) Monitor.Enter(gate, ref locked);
+            var modes = EvalMode.Switch(module);
+            var before = Model.Counters;
+            Tensor? atInputs = null;
+            try
+            {
+                using var scope = torch.NewDisposeScope();
+                // Owned by the call, wherever it is first needed (often inside a chunk's scope, which would dispose it).
+                var output = new Lazy<Tensor>(() => { using var noGrad = torch.no_grad(); return atInputs = Scores(inputs).DetachFromDisposeScope(); });
+                _bytesPerRow = MeasureBytesPerRow(inputs);
+                var context = new AttributionContext(inputs, baselines, target.Resolve(inputs.shape[0], () => output.Value), output);
+                var result = Compute(context);
+                var after = Model.Counters;
+                var map = result.Map.detach().MoveToOuterDisposeScope();
+                var delta = result.ConvergenceDelta?.detach().MoveToOuterDisposeScope();
+                return new Attribution(map, Name, Parameters, target.Describe(), delta,
+                    after.Forward - before.Forward, after.Examples - before.Examples, after.Backward - before.Backward, modes is not null);
+            }
+            catch (ModelContractException e)
+            {
+                throw new ModelContractException($"{Name} on inputs [{string.Join(", ", inputs.shape)}]: {e.Message}");
+            }
+            catch (System.Runtime.InteropServices.ExternalException e)
+            {
+                throw ModelFailure(inputs, Model.LastPassShape, e);
+            }
+            finally
+            {
+                atInputs?.Dispose();
+                EvalMode.Restore(modes);
+            }
         }
         finally
         {
-            if (switched) module!.train();
+            if (locked) Monitor.Exit(gate!);
         }
     }
+
+    /// <summary>
+    /// libtorch's message names the shape of one pass (the one-example memory probe, or a chunk) and
+    /// carries a long C++ frame dump: report the caller's inputs, the pass, and libtorch's first line.
+    /// </summary>
+    Exception ModelFailure(Tensor inputs, long[]? pass, System.Runtime.InteropServices.ExternalException e)
+    {
+        string passNote = pass is not null && !pass.SequenceEqual(inputs.shape) ? $"; libtorch saw one pass of shape [{string.Join(", ", pass)}], a part of them" : "";
+        return new InvalidOperationException(
+            $"{Name}: the model '{Model.Name}' failed on inputs of shape [{string.Join(", ", inputs.shape)}] ({inputs.dtype}, {inputs.device}){passNote}: {e.Message.Split('\n')[0].Trim()}", e);
+    }
+
+    /// <summary>One gate per module: calls on one model are serialised (see the class remarks).</summary>
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<nn.Module, object> ModelGates = new();
 
     /// <summary>Several targets in one call, one result each.</summary>
     public IReadOnlyList<Attribution> Attribute(Tensor inputs, IEnumerable<Target> targets, Tensor? baselines = null) =>
@@ -88,7 +137,17 @@ public abstract class AttributionMethod
         if (inputs.shape[0] == 0) throw new ArgumentException("inputs is an empty batch (0 examples); nothing to explain.", nameof(inputs));
         if (!inputs.is_floating_point()) throw new ArgumentException($"inputs must be floating point; got {inputs.dtype}.", nameof(inputs));
         if (!torch.isfinite(inputs).all().item<bool>()) throw new ArgumentException("inputs contain NaN or infinite values.", nameof(inputs));
+        if (Model.Module is { } module && module.parameters().FirstOrDefault(p => p.is_floating_point()) is { } parameter)
+        {
+            // Up front: libtorch's own mismatch error is a C++ dump that names neither argument.
+            if (inputs.dtype != parameter.dtype)
+                throw new ArgumentException($"inputs must have the dtype of the model's parameters, {parameter.dtype}; got {inputs.dtype}. Convert the inputs (inputs.to_type(ScalarType.{parameter.dtype})) or the model.", nameof(inputs));
+            if (!SameDevice(inputs, parameter))
+                throw new ArgumentException($"inputs must be on the model's device, {parameter.device}; got {inputs.device}. Move the inputs (inputs.to(...)) or the model.", nameof(inputs));
+        }
         if (baselines is null) return;
+        if (!SameDevice(baselines, inputs))
+            throw new ArgumentException($"baselines must be on the inputs' device, {inputs.device}; got {baselines.device}.", nameof(baselines));
         if (!UsesBaselines) throw new ArgumentException($"{Name} takes no baselines; got a tensor of shape [{string.Join(", ", baselines.shape)}].", nameof(baselines));
         var example = inputs.shape[1..];
         bool sameRank = baselines.dim() == inputs.dim() && baselines.shape[1..].SequenceEqual(example);
@@ -98,6 +157,8 @@ public abstract class AttributionMethod
                 $"baselines must have shape [{string.Join(", ", example)}], [1 or {inputs.shape[0]} or K, {string.Join(", ", example)}]; got [{string.Join(", ", baselines.shape)}].", nameof(baselines));
         if (!torch.isfinite(baselines).all().item<bool>()) throw new ArgumentException("baselines contain NaN or infinite values.", nameof(baselines));
     }
+
+    static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
 
     /// <summary>
     /// Baselines per example [B, ...] (expanded from one baseline, or zeros when none were given).
@@ -110,6 +171,23 @@ public abstract class AttributionMethod
         if (b.shape[0] == 1) return b.expand_as(c.Inputs).to_type(c.Inputs.dtype);
         if (b.shape[0] == c.BatchSize) return b.to_type(c.Inputs.dtype);
         throw new ArgumentException($"{b.shape[0]} baselines given for {c.BatchSize} examples; this method takes one baseline or one per example.", "baselines");
+    }
+
+    /// <summary>
+    /// A method against each of K baselines [K, ...] (each broadcast to every example), averaged: the
+    /// map and, where the method defines one, the convergence delta.
+    /// </summary>
+    protected static AttributionOutput AverageOverBaselines(AttributionContext c, Tensor set, Func<Tensor, AttributionOutput> explain)
+    {
+        long k = set.shape[0];
+        Tensor? map = null, delta = null;
+        for (long i = 0; i < k; i++)
+        {
+            var one = explain(set[i].unsqueeze(0).expand(c.Inputs.shape));
+            map = map is null ? one.Map : map.add_(one.Map);
+            if (one.ConvergenceDelta is { } d) delta = delta is null ? d : delta.add_(d);
+        }
+        return new(map! / k, delta is null ? null : delta / k);
     }
 
     /// <summary>A set of K baselines [K, ...] (a distribution to average or sample over; zeros when none were given).</summary>
@@ -145,7 +223,8 @@ public abstract class AttributionMethod
                     hooks.Add(name, leaf, (input, output) => { produced += output.numel(); return output; });
                 using var noGrad = torch.no_grad();
                 using var scope = torch.NewDisposeScope();
-                module.call(inputs.narrow(0, 0, 1));
+                try { module.call(inputs.narrow(0, 0, 1)); }
+                catch (System.Runtime.InteropServices.ExternalException e) { throw ModelFailure(inputs, inputs.narrow(0, 0, 1).shape, e); }
             }
             return cache[key] = produced * elementSize * Settings.ActivationOverhead;
         }
@@ -169,8 +248,8 @@ public abstract class AttributionMethod
     protected Tensor TargetScores(Tensor rows, ResolvedTarget target, long firstRow)
     {
         using var noGrad = torch.no_grad();
-        using var output = Model.Forward(rows);
-        return target.Score(output, firstRow);
+        // Not disposed here: the score may be the output itself (a model with one output, a selector o => o).
+        return target.Score(Model.Forward(rows), firstRow);
     }
 
     /// <summary>Gradient of each row's target score w.r.t. that row: rows [n, ...] of an expanded batch starting at <paramref name="firstRow"/>.</summary>
@@ -180,6 +259,18 @@ public abstract class AttributionMethod
         var x = rows.detach().requires_grad_(true);
         var score = target.Score(HookedForward(x), firstRow).sum();
         return Model.Gradient(score, x);
+    }
+
+    /// <summary>
+    /// Example index (r mod B) and repetition index (r / B: the step, sample or perturbation) of rows
+    /// [start, start + n) of an expanded batch. Integer division in int64: TorchSharp's
+    /// torch.div(tensor, scalar, rounding mode) divides in float32 and ignores the mode, which picks
+    /// wrong rows beyond 2^24.
+    /// </summary>
+    protected static (Tensor Example, Tensor Repetition) RowIndices(AttributionContext c, long start, long n)
+    {
+        var rows = torch.arange(start, start + n, dtype: ScalarType.Int64, device: c.Inputs.device);
+        return (rows % c.BatchSize, torch.floor_divide(rows, c.BatchSize));
     }
 
     /// <summary>Hooks the method installed for the current call; every forward is audited against them.</summary>
@@ -195,7 +286,7 @@ public abstract class AttributionMethod
     }
 
     /// <summary>The module behind the model, required by methods that hook layers.</summary>
-    protected nn.Module<Tensor, Tensor> RequireModule() => Model.Module
+    protected internal nn.Module<Tensor, Tensor> RequireModule() => Model.Module
         ?? throw new InvalidOperationException($"{Name} hooks the model's layers, so it needs a module (nn.Module), not a plain function ('{Model.Name}').");
 
     /// <summary>d target / d input for every example of the batch (chunked) -> the inputs' shape.</summary>
@@ -217,7 +308,10 @@ public abstract class AttributionMethod
     /// Runs <paramref name="body"/> over rows [0, totalRows) of an expanded batch in chunks that fit
     /// the memory budget, each in its own dispose scope (tensors that must survive are moved out by the body).
     /// </summary>
-    protected void ForEachChunk(long totalRows, Action<long, long> body, int examplesPerRow = 1)
+    protected void ForEachChunk(long totalRows, Action<long, long> body, int examplesPerRow = 1) => ForEachChunkOf(totalRows, body, examplesPerRow);
+
+    /// <summary><see cref="ForEachChunk"/> for the helpers of other methods (a method's computation shared with another).</summary>
+    internal void ForEachChunkOf(long totalRows, Action<long, long> body, int examplesPerRow = 1)
     {
         long per = RowsPerPass(examplesPerRow);
         for (long start = 0; start < totalRows; start += per)
@@ -225,5 +319,33 @@ public abstract class AttributionMethod
             using var scope = torch.NewDisposeScope();
             body(start, Math.Min(per, totalRows - start));
         }
+    }
+}
+
+/// <summary>
+/// The switch to eval mode for a call: every submodule in training mode is put in eval mode, and
+/// afterwards each gets back its own mode (not train() on the whole model, which would flip a
+/// submodule the user had frozen in eval, e.g. BatchNorm during fine-tuning).
+/// </summary>
+static class EvalMode
+{
+    /// <summary>Null when nothing was in training mode (nothing switched); else every module's mode before the switch, parents first.</summary>
+    public static List<(nn.Module Module, bool Training)>? Switch(nn.Module? module)
+    {
+        if (module is null) return null;
+        // The root, then its descendants parents-first (by the depth of the dotted name).
+        var modes = new List<(nn.Module Module, bool Training)> { (module, module.training) };
+        modes.AddRange(module.named_modules().Where(m => m.name.Length > 0 && !ReferenceEquals(m.module, module))
+            .OrderBy(m => m.name.Count(ch => ch == '.')).Select(m => (m.module, m.module.training)));
+        if (!modes.Any(m => m.Training)) return null;
+        module.eval();
+        return modes;
+    }
+
+    public static void Restore(List<(nn.Module Module, bool Training)>? modes)
+    {
+        if (modes is null) return;
+        // train(bool) recurses: setting modules parents-first leaves each with its own mode.
+        foreach (var (m, training) in modes) m.train(training);
     }
 }

@@ -34,19 +34,45 @@ public sealed class AttributionModel
     public static implicit operator AttributionModel(nn.Module<Tensor, Tensor> module) => new(module);
     public static implicit operator AttributionModel(Func<Tensor, Tensor> forward) => new(forward);
 
+    /// <summary>
+    /// The model's output for a pass; it must have one row per input row ([n, ...]): a scalar or an
+    /// output reduced over the batch would be explained as if it belonged to each example.
+    /// </summary>
     public Tensor Forward(Tensor inputs)
     {
         ForwardPasses++;
         ExamplesEvaluated += inputs.shape[0];
-        return _forward(inputs);
+        LastPassShape = inputs.shape;
+        var output = _forward(inputs);
+        if (output.dim() == 0 || output.shape[0] != inputs.shape[0])
+            throw new ModelContractException(
+                $"the model '{Name}' returned an output of shape [{string.Join(", ", output.shape)}] for a pass of {inputs.shape[0]} examples; " +
+                "attribution needs one output row per example ([batch, ...]): a model that returns a 0-D scalar or reduces over the batch cannot be explained per example.");
+        return output;
     }
 
-    /// <summary>d Σ score / d inputs, counted as one backward pass.</summary>
-    public Tensor Gradient(Tensor score, Tensor inputs)
+    /// <summary>The shape of the last pass (for error messages that must tell a pass from the caller's batch).</summary>
+    internal long[]? LastPassShape { get; private set; }
+
+    /// <summary>
+    /// d Σ score / d <paramref name="inputs"/>, counted as one backward pass. A score that does not
+    /// depend on <paramref name="inputs"/> is an error naming <paramref name="of"/>: libtorch's own
+    /// error here is thrown where TorchSharp cannot catch it and would abort the process.
+    /// </summary>
+    public Tensor Gradient(Tensor score, Tensor inputs, string of = "its input")
     {
+        if (!score.requires_grad)
+            throw new ModelContractException(
+                $"the output of model '{Name}' does not depend on {of}: the target score carries no gradient (the model runs under no_grad, detaches its input, or is constant), so a gradient method has nothing to attribute.");
         BackwardPasses++;
-        return autograd.grad(new[] { score }, new[] { inputs })[0];
+        var grad = autograd.grad(new[] { score }, new[] { inputs }, allow_unused: true)[0];
+        if (grad is null || grad.IsInvalid)
+            throw new ModelContractException($"the output of model '{Name}' does not depend on {of}: it is not on the path from the input to the target score.");
+        return grad;
     }
 
     internal (long Forward, long Examples, long Backward) Counters => (ForwardPasses, ExamplesEvaluated, BackwardPasses);
 }
+
+/// <summary>The model broke what attribution relies on (one output row per example, an output that depends on the input).</summary>
+public sealed class ModelContractException(string message) : InvalidOperationException(message);

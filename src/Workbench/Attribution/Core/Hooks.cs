@@ -26,6 +26,18 @@ public sealed class HookScope : IDisposable
         _removers.Add(remover.remove);
     }
 
+    /// <summary>Hooks <paramref name="module"/> before it runs; <paramref name="hook"/> gets its input and returns the input to use.</summary>
+    public void AddPre(string name, nn.Module<Tensor, Tensor> module, Func<Tensor, Tensor> hook)
+    {
+        _fired[name] = 0;
+        var remover = module.register_forward_pre_hook((m, input) =>
+        {
+            _fired[name]++;
+            return hook(input);
+        });
+        _removers.Add(remover.remove);
+    }
+
     public IReadOnlyDictionary<string, int> Fired => _fired;
 
     public void ResetCounts()
@@ -95,7 +107,8 @@ public sealed class ModifiedGradient : autograd.SingleTensorFunction<ModifiedGra
         var payload = (Payload)vars[1];
         ctx.save_for_backward(new List<Tensor> { input.detach() });
         ctx.save_data("payload", payload);
-        return payload.Output.clone();
+        // The detached output itself, not a copy: autograd attaches this node to it, and nothing else holds it.
+        return payload.Output;
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)

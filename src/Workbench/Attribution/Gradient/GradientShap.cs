@@ -6,16 +6,19 @@ namespace Workbench.Attribution;
 /// <summary>
 /// GradientSHAP (Lundberg &amp; Lee, 2017; Captum): the expected gradient × (x − x') over baselines x'
 /// drawn from the given set, points x' + α(x + ε − x') with α ~ U(0, 1) and ε ~ N(0, stdev²).
-/// An estimate of SHAP values (expected gradients, Erion et al., 2021).
+/// An estimate of SHAP values (expected gradients, Erion et al., 2021). With
+/// <see cref="MultiplyByInputs"/> false the map is the expected gradient alone (Captum's
+/// multiply_by_inputs=False).
 /// </summary>
-public sealed class GradientShap(AttributionModel model, int samples = 50, double stdev = 0.0, int seed = 0, AttributionSettings? settings = null)
-    : AttributionMethod(model, settings)
+public sealed class GradientShap(AttributionModel model, int samples = 50, double stdev = 0.0, int seed = 0, AttributionSettings? settings = null,
+    bool multiplyByInputs = true) : AttributionMethod(model, settings)
 {
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
     public int Samples { get; } = samples >= 1 ? samples : throw new ArgumentOutOfRangeException(nameof(samples), samples, "samples must be >= 1.");
     public double Stdev { get; } = stdev >= 0 ? stdev : throw new ArgumentOutOfRangeException(nameof(stdev), stdev, "stdev must be >= 0.");
     public int Seed { get; } = seed;
     public override string Name => "GradientShap";
-    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["samples"] = Samples, ["stdev"] = Stdev, ["seed"] = Seed };
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["samples"] = Samples, ["stdev"] = Stdev, ["seed"] = Seed, ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 
     protected override AttributionOutput Compute(AttributionContext c)
@@ -35,7 +38,7 @@ public sealed class GradientShap(AttributionModel model, int samples = 50, doubl
             var x = c.Inputs.index_select(0, example) + noise.narrow(0, start, n);
             var a = alpha.narrow(0, start, n).reshape(bcast);
             var grad = TargetGradient(baseline + a * (x - baseline), c.Target, start);
-            sum.index_add_(0, example, grad * (x - baseline), 1);
+            sum.index_add_(0, example, MultiplyByInputs ? grad * (x - baseline) : grad, 1);
         });
         return new(sum / Samples);
     }

@@ -9,56 +9,79 @@ public enum NoiseTunnelKind { SmoothGrad, SmoothGradSquared, VarGrad }
 /// Averages any method over noisy copies of the input (Captum's NoiseTunnel): SmoothGrad (Smilkov et
 /// al., 2017) the mean, SmoothGrad² the mean of squares, VarGrad (Adebayo et al., 2018) the
 /// variance. Noise N(0, σ²) with σ = <see cref="SigmaFraction"/> × (max − min) of each example, as in
-/// SmoothGrad. The noisy copies are explained together (the wrapped method chunks them).
+/// SmoothGrad, or an absolute <see cref="Stdev"/> for every element (Captum's <c>stdevs</c>). The
+/// copies are made and explained in groups of as many samples as one pass of the memory budget holds,
+/// and reduced as they come (running sums): memory does not grow with the samples. Each sample's
+/// noise is one draw of the batch's shape, so the result does not depend on the grouping.
 /// </summary>
 public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = NoiseTunnelKind.SmoothGrad, int samples = 50,
-    double sigmaFraction = 0.15, int seed = 0) : AttributionMethod(inner.Model, inner.Settings)
+    double sigmaFraction = 0.15, int seed = 0, double? stdev = null) : AttributionMethod(inner.Model, inner.Settings)
 {
     public AttributionMethod Inner { get; } = inner;
     public NoiseTunnelKind Kind { get; } = kind;
     public int Samples { get; } = samples >= 1 ? samples : throw new ArgumentOutOfRangeException(nameof(samples), samples, "samples must be >= 1.");
     public double SigmaFraction { get; } = sigmaFraction >= 0 ? sigmaFraction : throw new ArgumentOutOfRangeException(nameof(sigmaFraction), sigmaFraction, "sigmaFraction must be >= 0.");
+
+    /// <summary>An absolute noise level σ for every element; when set, <see cref="SigmaFraction"/> is not used.</summary>
+    public double? Stdev { get; } = stdev is null or >= 0 ? stdev : throw new ArgumentOutOfRangeException(nameof(stdev), stdev, "stdev must be >= 0.");
     public int Seed { get; } = seed;
 
     public override string Name => $"{Kind}({Inner.Name})";
-    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(Inner.Parameters)
+    public override IReadOnlyDictionary<string, object> Parameters
     {
-        ["kind"] = Kind.ToString(), ["samples"] = Samples, ["sigma_fraction"] = SigmaFraction, ["seed"] = Seed,
-    };
+        get
+        {
+            var p = new Dictionary<string, object>(Inner.Parameters) { ["kind"] = Kind.ToString(), ["samples"] = Samples, ["seed"] = Seed };
+            if (Stdev is { } sd) p["stdev"] = sd;
+            else p["sigma_fraction"] = SigmaFraction;
+            return p;
+        }
+    }
     protected override bool UsesBaselines => true;
 
     protected override AttributionOutput Compute(AttributionContext c)
     {
         long b = c.BatchSize;
+        var ones = Enumerable.Repeat(1L, c.ExampleShape.Length).ToArray();
         var flat = c.Inputs.flatten(1);
-        var range = (flat.max(1).values - flat.min(1).values).reshape(new[] { b }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray());
+        var sigma = Stdev is { } sd
+            ? torch.full(new[] { b }.Concat(ones).ToArray(), sd, c.Inputs.dtype, c.Inputs.device)
+            : (flat.max(1).values - flat.min(1).values).reshape(new[] { b }.Concat(ones).ToArray()) * SigmaFraction;
+        // Samples per group: as many copies of the batch as one pass of the budget holds (at least one).
+        long perGroup = Math.Clamp(RowsPerPass() / b, 1, Samples);
+        var sum = torch.zeros_like(c.Inputs);
+        var sumOfSquares = Kind == NoiseTunnelKind.SmoothGrad ? null : torch.zeros_like(c.Inputs);
         using var g = new torch.Generator((ulong)Seed);
-        var noise = torch.randn(new[] { Samples * b }.Concat(c.ExampleShape).ToArray(), c.Inputs.dtype, generator: g).to(c.Inputs.device);
-        // Sample-major rows: row r is example r mod B, the target convention.
-        var noisy = c.Inputs.repeat(new[] { (long)Samples }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray())
-                    + noise * (SigmaFraction * range.repeat(new[] { (long)Samples }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray()));
-        var classes = c.Target.Classes;
-        Target tiled = classes is null
-            ? throw new NotSupportedException("NoiseTunnel needs a class target (a selector target cannot be tiled over noise samples).")
-            : Target.PerExample(Enumerable.Range(0, Samples).SelectMany(_ => classes).ToArray());
-        Tensor? baselines = c.Baselines is null ? null : TileBaselines(c, Samples);
-        using var inner = Inner.Attribute(noisy, tiled, baselines);
-        var maps = inner.Map.reshape(new[] { (long)Samples, b }.Concat(c.ExampleShape).ToArray());
+        for (long first = 0; first < Samples; first += perGroup)
+        {
+            using var scope = torch.NewDisposeScope();
+            long k = Math.Min(perGroup, Samples - first);
+            var noise = torch.cat(Enumerable.Range(0, (int)k).Select(_ => torch.randn(c.Inputs.shape, c.Inputs.dtype, generator: g)).ToArray()).to(c.Inputs.device);
+            // Sample-major rows: row r is example r mod B, the target convention.
+            var tile = new[] { k }.Concat(ones).ToArray();
+            var noisy = c.Inputs.repeat(tile) + noise * sigma.repeat(tile);
+            var tiled = Target.Bound(c.Target, "the tunnel's target, per noisy copy");
+            using var inner = Inner.Attribute(noisy, tiled, c.Baselines is null ? null : TileBaselines(c, k));
+            var maps = inner.Map.reshape(new[] { k, b }.Concat(c.ExampleShape).ToArray());
+            sum.add_(maps.sum(new long[] { 0 }));
+            sumOfSquares?.add_(maps.pow(2).sum(new long[] { 0 }));
+        }
         var result = Kind switch
         {
-            NoiseTunnelKind.SmoothGrad => maps.mean(new long[] { 0 }),
-            NoiseTunnelKind.SmoothGradSquared => maps.pow(2).mean(new long[] { 0 }),
-            NoiseTunnelKind.VarGrad => (maps - maps.mean(new long[] { 0 }, keepdim: true)).pow(2).mean(new long[] { 0 }),
+            NoiseTunnelKind.SmoothGrad => sum / Samples,
+            NoiseTunnelKind.SmoothGradSquared => sumOfSquares! / Samples,
+            // E[g²] − E[g]², clamped at 0 against rounding.
+            NoiseTunnelKind.VarGrad => (sumOfSquares! / Samples - (sum / Samples).pow(2)).clamp_min(0),
             _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "unknown kind"),
         };
         return new(result);
     }
 
-    static Tensor TileBaselines(AttributionContext c, int samples)
+    static Tensor TileBaselines(AttributionContext c, long samples)
     {
         var b = c.Baselines!.dim() == c.Inputs.dim() - 1 ? c.Baselines.unsqueeze(0) : c.Baselines;
         if (b.shape[0] == c.BatchSize && c.BatchSize > 1)
-            return b.repeat(new[] { (long)samples }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray());
+            return b.repeat(new[] { samples }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray());
         return b; // one baseline, or a set the inner method averages: shared by all noisy copies
     }
 }

@@ -10,26 +10,16 @@ namespace Workbench.Attribution;
 /// (the paper's counterfactual explanations).
 /// </summary>
 public sealed class GradCam(AttributionModel model, string layer, bool counterfactual = false, bool relu = true, AttributionSettings? settings = null)
-    : AttributionMethod(model, settings)
+    : CamAttribution(model, layer, relu, settings)
 {
-    public string Layer { get; } = layer;
     public bool Counterfactual { get; } = counterfactual;
-    public bool Relu { get; } = relu;
     public override string Name => Counterfactual ? "CounterfactualGradCam" : "GradCam";
-    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["layer"] = Layer, ["relu"] = Relu };
 
-    protected override AttributionOutput Compute(AttributionContext c)
+    protected override Tensor LayerMap(AttributionContext c, long first, long n)
     {
-        var maps = new List<Tensor>();
-        ForEachChunk(c.BatchSize, (s, n) =>
-        {
-            var (activation, grad) = LayerActivationAndGradient(this, RequireModule(), Layer, c.Inputs.narrow(0, s, n), c.Target, s);
-            var weights = (Counterfactual ? -grad : grad).mean(new long[] { 2, 3 }, keepdim: true);
-            var cam = (weights * activation).sum(1, keepdim: true);
-            if (Relu) cam = nn.functional.relu(cam);
-            maps.Add(Upsample(cam, c.Inputs).MoveToOuterDisposeScope());
-        });
-        return new(torch.cat(maps.ToArray()));
+        var (activation, grad) = ActivationAndGradient(c, first, n);
+        var weights = (Counterfactual ? -grad : grad).mean(new long[] { 2, 3 });
+        return Weighted(weights, activation);
     }
 
     /// <summary>Bilinear upsampling of [n, 1, h, w] maps to the input's size, repeated over its channels.</summary>
@@ -41,7 +31,7 @@ public sealed class GradCam(AttributionModel model, string layer, bool counterfa
     }
 
     /// <summary>
-    /// The layer's activation A [n, K, h, w] and ∂score/∂A for rows <paramref name="rows"/>. The hook
+    /// The layer's activation A [n, ...] and ∂score/∂A for rows <paramref name="rows"/>. The hook
     /// keeps an alias of the layer's output and hands an alias of that alias downstream: containers
     /// such as nn.Sequential dispose the tensors they pass along, and the gradient is taken w.r.t. the kept one.
     /// </summary>
@@ -56,10 +46,8 @@ public sealed class GradCam(AttributionModel model, string layer, bool counterfa
         var x = rows.detach().requires_grad_(true);
         var output = method.Model.Forward(x);
         hooks.Audit(method.Name);
-        if (kept is null || kept.dim() != 4)
-            throw new ArgumentException($"layer '{layer}' must output feature maps [batch, channels, height, width]; it output [{string.Join(", ", kept?.shape ?? Array.Empty<long>())}].", "layer");
         var score = target.Score(output, firstRow).sum();
-        var grad = method.Model.Gradient(score, kept);
-        return (kept.detach(), grad);
+        var grad = method.Model.Gradient(score, kept!, $"layer '{layer}'");
+        return (kept!.detach(), grad);
     }
 }

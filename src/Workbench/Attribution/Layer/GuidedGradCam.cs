@@ -11,7 +11,7 @@ public sealed class GuidedGradCam(AttributionModel model, string layer, Attribut
 
     protected override AttributionOutput Compute(AttributionContext c)
     {
-        var target = Target.PerExample(c.Target.Classes?.ToArray() ?? throw new NotSupportedException("GuidedGradCam explains classes: use a class target."));
+        var target = Target.Bound(c.Target, "the guided Grad-CAM target");
         using var guided = new GuidedBackprop(Model, Settings).Attribute(c.Inputs, target);
         using var cam = new GradCam(Model, Layer, settings: Settings).Attribute(c.Inputs, target);
         return new(guided.Map * cam.Map);

@@ -12,18 +12,18 @@ public sealed class FeatureAblation(AttributionModel model, Tensor? featureMask 
     public Tensor? FeatureMask { get; } = featureMask;
     public override string Name => "FeatureAblation";
 
-    protected override AttributionOutput Compute(AttributionContext c)
+    protected override AttributionOutput Compute(AttributionContext c) => new(PerFeatureCount(c, FeatureMask, Ablate));
+
+    Tensor Ablate(AttributionContext c, BoundFeatureMask mask)
     {
-        var (mask, features) = ResolveMask(c, FeatureMask);
         var baseline = BaselinePerExample(c);
-        var scores = PerturbedScores(c, features, (start, n) =>
+        var scores = PerturbedScores(c, mask.Features, (start, n) =>
         {
             var (example, feature) = RowIndices(c, start, n);
-            var keep = 1 - nn.functional.one_hot(feature, features); // [n, M]: all but the ablated feature
-            return Compose(c.Inputs.index_select(0, example), baseline.index_select(0, example), keep, mask);
+            var keep = 1 - nn.functional.one_hot(feature, mask.Features); // [n, M]: all but the ablated feature
+            return Compose(c.Inputs.index_select(0, example), baseline.index_select(0, example), keep, mask, example);
         });
         var drop = c.Target.Score(c.OutputAtInputs).unsqueeze(0) - scores; // [M, B]
-        var perElement = drop.t().index_select(1, mask.flatten()).reshape(c.Inputs.shape);
-        return new(perElement);
+        return mask.Spread(drop.t(), c.Inputs.shape);
     }
 }

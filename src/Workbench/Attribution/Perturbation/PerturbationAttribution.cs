@@ -24,6 +24,38 @@ public static class FeatureMasks
 }
 
 /// <summary>
+/// A feature mask bound to a batch: one partition shared by every example ([E] ids), or one per
+/// example ([B, E] ids, Captum's batched feature_mask: each row its own partition). Ids are int64 in
+/// [0, Features).
+/// </summary>
+public sealed class BoundFeatureMask
+{
+    internal BoundFeatureMask(Tensor ids, long features)
+    {
+        Ids = ids;
+        Features = features;
+    }
+
+    /// <summary>Feature id per element: [E] when shared, [B, E] when per example.</summary>
+    public Tensor Ids { get; }
+
+    /// <summary>M: ids run over [0, M).</summary>
+    public long Features { get; }
+
+    public bool PerExample => Ids.dim() == 2;
+
+    /// <summary>A per-feature value <paramref name="perFeature"/> [n, M] of rows belonging to <paramref name="example"/> [n], per element -> [n, E].</summary>
+    public Tensor PerElement(Tensor perFeature, Tensor example) =>
+        PerExample ? perFeature.gather(1, Ids.index_select(0, example)) : perFeature.index_select(1, Ids);
+
+    /// <summary>Per-feature attributions [B, M] given to every element of their feature -> <paramref name="shape"/> [B, ...].</summary>
+    public Tensor Spread(Tensor phi, long[] shape) => (PerExample ? phi.gather(1, Ids) : phi.index_select(1, Ids)).reshape(shape);
+
+    /// <summary>The mask of examples <paramref name="examples"/> of the batch.</summary>
+    internal BoundFeatureMask Subset(Tensor examples, long features) => new(PerExample ? Ids.index_select(0, examples) : Ids, features);
+}
+
+/// <summary>
 /// The base of perturbation methods (Captum's PerturbationAttribution): they only evaluate the model,
 /// on perturbed copies of the inputs, in chunks that fit the memory budget.
 /// </summary>
@@ -47,32 +79,69 @@ public abstract class PerturbationAttribution(AttributionModel model, Attributio
         return scores.reshape(perturbations, c.BatchSize);
     }
 
-    /// <summary>Example index and perturbation index of rows [start, start + n).</summary>
-    protected static (Tensor Example, Tensor Perturbation) RowIndices(AttributionContext c, long start, long n)
+    /// <summary>
+    /// Validates the feature mask and binds it to the batch. Shapes: none (every element its own
+    /// feature); the example's shape or one that broadcasts to it (e.g. [1, H, W] for [C, H, W]),
+    /// optionally with a leading 1 — one partition for all; or [B, ...] — one partition per example.
+    /// </summary>
+    protected static BoundFeatureMask ResolveMask(AttributionContext c, Tensor? mask)
     {
-        var rows = torch.arange(start, start + n, dtype: ScalarType.Int64, device: c.Inputs.device);
-        return (rows % c.BatchSize, torch.div(rows, c.BatchSize, RoundingMode.floor).to_type(ScalarType.Int64));
-    }
-
-    /// <summary>The feature mask as int64 of the example's shape (broadcast from e.g. [1, H, W]); validates it.</summary>
-    protected static (Tensor Mask, long Features) ResolveMask(AttributionContext c, Tensor? mask)
-    {
+        if (mask is not null && (mask.is_floating_point() || mask.is_complex() || mask.dtype == ScalarType.Bool))
+            throw new ArgumentException($"featureMask must hold integer feature ids (int64 or int32); got {mask.dtype}.", "featureMask");
         var m = mask is null ? FeatureMasks.Elementwise(c.ExampleShape) : mask.to_type(ScalarType.Int64);
-        if (m.dim() == c.Inputs.dim()) m = m[0];
-        try { m = m.expand(c.ExampleShape).contiguous().to(c.Inputs.device); }
+        bool perExample = false;
+        if (m.dim() == c.Inputs.dim())
+        {
+            if (m.shape[0] == 1) m = m[0];
+            else if (m.shape[0] == c.BatchSize) perExample = true;
+            else
+                throw new ArgumentException($"featureMask of shape [{string.Join(", ", m.shape)}] has {m.shape[0]} rows for {c.BatchSize} examples; expected 1 (one mask for all) or {c.BatchSize} (one per example).", "featureMask");
+        }
+        try { m = (perExample ? m.expand(c.Inputs.shape).reshape(c.BatchSize, -1) : m.expand(c.ExampleShape).flatten()).contiguous().to(c.Inputs.device); }
         catch (Exception e) when (e is ArgumentException or System.Runtime.InteropServices.ExternalException)
         {
-            throw new ArgumentException($"featureMask of shape [{string.Join(", ", mask!.shape)}] does not broadcast to the example shape [{string.Join(", ", c.ExampleShape)}].", "featureMask", e);
+            string expected = perExample ? $"[{string.Join(", ", c.Inputs.shape)}] (one mask per example)" : $"the example shape [{string.Join(", ", c.ExampleShape)}]";
+            throw new ArgumentException($"featureMask of shape [{string.Join(", ", mask!.shape)}] does not broadcast to {expected}.", "featureMask", e);
         }
         long min = m.min().item<long>(), features = m.max().item<long>() + 1;
         if (min < 0) throw new ArgumentException($"featureMask ids must be >= 0; got {min}.", "featureMask");
-        return (m, features);
+        return new(m, features);
     }
 
-    /// <summary>Inputs where <paramref name="keep"/> [n, M] is 1 for a feature, the baseline where it is 0 -> rows [n, ...].</summary>
-    protected static Tensor Compose(Tensor inputs, Tensor baselines, Tensor keep, Tensor mask)
+    /// <summary>
+    /// Runs a mask method so that every example is explained over its own features: examples whose
+    /// per-example masks have the same number of features M (max id + 1) are computed together, each
+    /// group as a batch of its own. An example's map is then what it would be alone with its mask
+    /// (Captum's per-example semantics; ids a row does not use are dummy features that change
+    /// nothing). With one mask for all, this is one call of <paramref name="compute"/>.
+    /// </summary>
+    protected Tensor PerFeatureCount(AttributionContext c, Tensor? featureMask, Func<AttributionContext, BoundFeatureMask, Tensor> compute)
     {
-        var perElement = keep.index_select(1, mask.flatten()).reshape(inputs.shape).to_type(inputs.dtype);
+        var mask = ResolveMask(c, featureMask);
+        if (!mask.PerExample) return compute(c, mask);
+        var counts = (mask.Ids.max(1).values + 1).cpu().data<long>().ToArray();
+        var groups = counts.Select((m, e) => (m, e)).GroupBy(p => p.m).ToList();
+        if (groups.Count == 1) return compute(c, new BoundFeatureMask(mask.Ids, groups[0].Key));
+        var map = torch.zeros_like(c.Inputs);
+        var baseline = BaselinePerExample(c);
+        // No dispose scope per group: the model's output at the inputs, computed on first use by any
+        // group, must outlive it. The groups are few and their intermediates are released with the call's scope.
+        foreach (var group in groups)
+        {
+            var examples = group.Select(p => (long)p.e).ToArray();
+            var index = torch.tensor(examples, device: c.Inputs.device);
+            var inputs = c.Inputs.index_select(0, index);
+            var sub = new AttributionContext(inputs, baseline.index_select(0, index), c.Target.Subset(examples),
+                new Lazy<Tensor>(() => c.OutputAtInputs.index_select(0, index)));
+            map.index_copy_(0, index, compute(sub, mask.Subset(index, group.Key)));
+        }
+        return map;
+    }
+
+    /// <summary>Rows [n, ...]: the inputs where <paramref name="keep"/> [n, M] is 1 for a feature, the baseline where it is 0 (rows of examples <paramref name="example"/>).</summary>
+    protected static Tensor Compose(Tensor inputs, Tensor baselines, Tensor keep, BoundFeatureMask mask, Tensor example)
+    {
+        var perElement = mask.PerElement(keep, example).reshape(inputs.shape).to_type(inputs.dtype);
         return inputs * perElement + baselines * (1 - perElement);
     }
 }

@@ -17,9 +17,11 @@ public sealed class ShapleyValueSampling(AttributionModel model, Tensor? feature
     public override string Name => "ShapleyValueSampling";
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["permutations"] = Permutations, ["seed"] = Seed };
 
-    protected override AttributionOutput Compute(AttributionContext c)
+    protected override AttributionOutput Compute(AttributionContext c) => new(PerFeatureCount(c, FeatureMask, Sample));
+
+    Tensor Sample(AttributionContext c, BoundFeatureMask mask)
     {
-        var (mask, features) = ResolveMask(c, FeatureMask);
+        long features = mask.Features;
         using var g = new torch.Generator((ulong)Seed);
         var orders = torch.stack(Enumerable.Range(0, Permutations).Select(_ => torch.randperm(features, generator: g)).ToArray()); // [P, M]
         // Coalition k of order p holds its first k features: rows (p, k) for k = 0..M.
@@ -30,7 +32,7 @@ public sealed class ShapleyValueSampling(AttributionModel model, Tensor? feature
         var scores = PerturbedScores(c, coalitions.shape[0], (start, n) =>
         {
             var (example, row) = RowIndices(c, start, n);
-            return Compose(c.Inputs.index_select(0, example), baseline.index_select(0, example), coalitions.index_select(0, row), mask);
+            return Compose(c.Inputs.index_select(0, example), baseline.index_select(0, example), coalitions.index_select(0, row), mask, example);
         }).reshape(Permutations, features + 1, c.BatchSize);
         var marginal = scores.narrow(1, 1, features) - scores.narrow(1, 0, features); // [P, M, B]: gain of the k-th added feature
         // Credit each gain to the feature added at that step.
@@ -38,6 +40,6 @@ public sealed class ShapleyValueSampling(AttributionModel model, Tensor? feature
         for (int p = 0; p < Permutations; p++)
             phi.index_add_(1, orders[p].to(scores.device), marginal[p].t(), 1);
         phi /= Permutations;
-        return new(phi.index_select(1, mask.flatten()).reshape(c.Inputs.shape));
+        return mask.Spread(phi, c.Inputs.shape);
     }
 }

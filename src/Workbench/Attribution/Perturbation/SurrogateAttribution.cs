@@ -21,9 +21,11 @@ public abstract class SurrogateAttribution(AttributionModel model, Tensor? featu
     /// <summary>Coalitions [S, M] (0/1, float64) and their regression weights [S].</summary>
     protected abstract (Tensor Coalitions, Tensor Weights) Sample(long features, torch.Generator generator);
 
-    protected override AttributionOutput Compute(AttributionContext c)
+    protected override AttributionOutput Compute(AttributionContext c) => new(PerFeatureCount(c, FeatureMask, Fit));
+
+    Tensor Fit(AttributionContext c, BoundFeatureMask mask)
     {
-        var (mask, features) = ResolveMask(c, FeatureMask);
+        long features = mask.Features;
         using var g = new torch.Generator((ulong)Seed);
         var (z, weights) = Sample(features, g);
         z = z.to(c.Inputs.device);
@@ -32,7 +34,7 @@ public abstract class SurrogateAttribution(AttributionModel model, Tensor? featu
         var scores = PerturbedScores(c, z.shape[0], (start, n) =>
         {
             var (example, sample) = RowIndices(c, start, n);
-            return Compose(c.Inputs.index_select(0, example), baseline.index_select(0, example), z.index_select(0, sample), mask);
+            return Compose(c.Inputs.index_select(0, example), baseline.index_select(0, example), z.index_select(0, sample), mask, example);
         }).to_type(ScalarType.Float64); // [S, B]
 
         // Weighted ridge regression with an intercept, all examples at once: (XᵀWX + λI) β = XᵀW y.
@@ -43,7 +45,7 @@ public abstract class SurrogateAttribution(AttributionModel model, Tensor? featu
         ridge[0, 0] = torch.tensor(0.0); // never shrink the intercept
         var beta = torch.linalg.solve(gram + ridge, xw.t().matmul(scores)); // [M + 1, B]
         var phi = beta.narrow(0, 1, features).t().to_type(c.Inputs.dtype); // [B, M]
-        return new(phi.index_select(1, mask.flatten()).reshape(c.Inputs.shape));
+        return mask.Spread(phi, c.Inputs.shape);
     }
 }
 
@@ -71,7 +73,9 @@ public sealed class Lime(AttributionModel model, Tensor? featureMask = null, int
 /// KernelSHAP (Lundberg &amp; Lee, 2017): coalition sizes drawn from the Shapley kernel
 /// (M − 1) / (C(M, k) k (M − k)), so the regression weights are uniform, plus the empty and full
 /// coalitions with a very large weight: φ then sums to f(x) − f(x') (local accuracy / efficiency)
-/// and absent features get 0 (missingness).
+/// and absent features get 0 (missingness). When the budget covers every coalition (2^M ≤ samples),
+/// all of them are enumerated with their kernel weights instead: the weighted regression is then
+/// the Shapley values exactly (Lundberg &amp; Lee, Theorem 2), as the shap package does.
 /// </summary>
 public sealed class KernelShap(AttributionModel model, Tensor? featureMask = null, int samples = 500, int seed = 0, AttributionSettings? settings = null)
     : SurrogateAttribution(model, featureMask, samples, seed, ridge: 0, settings)
@@ -82,6 +86,7 @@ public sealed class KernelShap(AttributionModel model, Tensor? featureMask = nul
     protected override (Tensor, Tensor) Sample(long features, torch.Generator g)
     {
         if (features < 2) throw new ArgumentException($"KernelSHAP needs at least 2 features; the mask has {features}.", "featureMask");
+        if (features < 31 && 1L << (int)features <= Samples) return Enumerate((int)features);
         var sizeWeights = Enumerable.Range(1, (int)features - 1).Select(k => (features - 1.0) / (k * (features - k))).ToArray();
         using var sizeProbabilities = torch.tensor(sizeWeights, ScalarType.Float64);
         var sizes = torch.multinomial(sizeProbabilities, Samples - 2, replacement: true, generator: g) + 1; // [S-2]
@@ -92,5 +97,30 @@ public sealed class KernelShap(AttributionModel model, Tensor? featureMask = nul
         var anchors = torch.stack(new[] { torch.zeros(features, ScalarType.Float64), torch.ones(features, ScalarType.Float64) });
         var weights = torch.cat(new[] { torch.full(2, AnchorWeight, ScalarType.Float64), torch.ones(Samples - 2, ScalarType.Float64) });
         return (torch.cat(new[] { anchors, z }), weights);
+    }
+
+    /// <summary>Every coalition: the empty and full ones as anchors, each other of size k with weight (M − 1) / (C(M, k) k (M − k)).</summary>
+    static (Tensor, Tensor) Enumerate(int features)
+    {
+        long count = 1L << features;
+        var z = new double[count * features];
+        var weights = new double[count];
+        // Row 0 the empty coalition, row 1 the full one, then the others in binary order.
+        long row = 2;
+        for (long s = 0; s < count; s++)
+        {
+            int size = System.Numerics.BitOperations.PopCount((ulong)s);
+            long r = size == 0 ? 0 : size == features ? 1 : row++;
+            for (int i = 0; i < features; i++) z[r * features + i] = (s >> i) & 1;
+            weights[r] = size == 0 || size == features ? AnchorWeight : (features - 1.0) / (Binomial(features, size) * size * (features - size));
+        }
+        return (torch.tensor(z, new[] { count, (long)features }, ScalarType.Float64), torch.tensor(weights, ScalarType.Float64));
+    }
+
+    static double Binomial(int n, int k)
+    {
+        double c = 1;
+        for (int i = 1; i <= k; i++) c = c * (n - k + i) / i;
+        return c;
     }
 }

@@ -161,11 +161,25 @@ public static class InterpretationGeneralizationExperiment
         }
     }
 
+    /// <summary>The k disjoint parts of the training set that pair <paramref name="pair"/> draws from (one seeded permutation per pair):
+    /// network A trains on part 0, network B on part 1.</summary>
+    public static IReadOnlyList<TensorDataset> Parts(TensorDataset train, int k, int pair, InterpretationGeneralizationConfig config) =>
+        train.SplitDisjoint(k, config.Seed + 97 * pair);
+
+    /// <summary>
+    /// One unit of the protocol: the two networks of pair <paramref name="pair"/> at split factor <paramref name="k"/>, the
+    /// small CNN trained on parts 0 and 1 of <see cref="Parts"/> with different initialisation seeds, exactly as
+    /// <see cref="Run"/> trains them (so the model cache returns the same networks to both).
+    /// </summary>
+    public static (nn.Module<Tensor, Tensor> A, nn.Module<Tensor, Tensor> B) TrainPair(TensorDataset train, TensorDataset test, int k, int pair,
+        InterpretationGeneralizationConfig config, IProgressSink? progress = null, ModelCache? cache = null) =>
+        TrainPair(cache ?? new ModelCache(), new ModelSpec("cnn"), train, test, k, pair, config, progress ?? NullProgress.Instance, null, null);
+
     static (nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>) TrainPair(ModelCache cache, ModelSpec spec, TensorDataset train, TensorDataset test, int k, int pair,
         InterpretationGeneralizationConfig config, IProgressSink progress, Action<nn.Module<Tensor, Tensor>>? init, string? initKey)
     {
         // Disjoint parts of one seeded permutation; different initialisation seeds for the two networks.
-        var parts = train.SplitDisjoint(k, config.Seed + 97 * pair);
+        var parts = Parts(train, k, pair, config);
         try
         {
             var options = new TrainOptions { Epochs = config.Epochs, EvaluateEveryEpoch = false };

@@ -69,6 +69,13 @@ public static class ScoreMatchingExperiment
         ["baseline"] = 59.47, ["anti-score-matching"] = 16.40, ["gradient-norm"] = 80.07, ["score-matching"] = 72.75,
     };
 
+    /// <summary>The classifier every variant trains: the small CNN with Softplus(β = 10), whose Hessian is not zero almost everywhere.</summary>
+    public static ModelSpec Classifier { get; } = new("cnn", Activation: ActivationKind.Softplus, SoftplusBeta: 10);
+
+    /// <summary>The training options of one variant (no penalty: the baseline), as <see cref="Run"/> uses them: the model cache key.</summary>
+    public static TrainOptions TrainOptionsFor(ScoreMatchingConfig config, IPenalty? penalty, double lambda) =>
+        new() { Epochs = config.Epochs, Seed = config.Seed, Penalty = penalty, PenaltyWeight = penalty is null ? 1 : lambda };
+
     sealed record Trained(string Dataset, string Regularizer, double Lambda, nn.Module<Tensor, Tensor> Model, double Accuracy, double GanTest, PerturbationCurve Curve, double[] Ratios);
 
     public static ScoreMatchingResult Run(ScoreMatchingConfig config, IProgressSink? progress = null, ModelCache? cache = null)
@@ -76,7 +83,7 @@ public static class ScoreMatchingExperiment
         progress ??= NullProgress.Instance;
         cache ??= new ModelCache();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var spec = new ModelSpec("cnn", Activation: ActivationKind.Softplus, SoftplusBeta: 10);
+        var spec = Classifier;
         var all = new List<Trained>();
         GenericChart? samples = null, maps = null;
         foreach (var dataset in config.Datasets)
@@ -98,8 +105,7 @@ public static class ScoreMatchingExperiment
             var perDataset = new List<Trained>();
             foreach (var (name, lambda, penalty) in variants)
             {
-                var options = new TrainOptions { Epochs = config.Epochs, Seed = config.Seed, Penalty = penalty, PenaltyWeight = penalty is null ? 1 : lambda };
-                var trained = cache.GetOrTrain(spec, train, data.Test, options, progress);
+                var trained = cache.GetOrTrain(spec, train, data.Test, TrainOptionsFor(config, penalty, lambda), progress);
                 var model = trained.Model;
                 model.eval();
                 double ganTest = config.GanTestEveryLambda || lambda == 0 || lambda == config.Lambdas[0]

@@ -1,0 +1,148 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Workbench.Attribution;
+
+/// <summary>
+/// The class-activation-map family (pytorch-grad-cam's methods): a map over a named layer's feature
+/// maps A [n, K, h, w] — most of them Σ_k w_k A_k with method-specific weights — ReLU'd (as
+/// pytorch-grad-cam does for every method), upsampled bilinearly to the input and repeated over its
+/// channels. Every example gets its own target; examples are taken in chunks of the memory budget.
+/// Unlike pytorch-grad-cam, maps are not min-max scaled per image (a display step:
+/// Visualization's normalisation), so they keep the units of the paper's definition.
+/// </summary>
+public abstract class CamAttribution(AttributionModel model, string layer, bool relu, AttributionSettings? settings) : AttributionMethod(model, settings)
+{
+    public string Layer { get; } = layer ?? throw new ArgumentNullException(nameof(layer));
+    public bool Relu { get; } = relu;
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["layer"] = Layer, ["relu"] = Relu };
+
+    /// <summary>Rows per chunk relative to plain passes (Score-CAM and Ablation-CAM expand every example K times).</summary>
+    protected virtual int ExamplesPerRow => 1;
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        var maps = new List<Tensor>();
+        ForEachChunk(c.BatchSize, (s, n) =>
+        {
+            var cam = LayerMap(c, s, n);
+            if (Relu) cam = nn.functional.relu(cam);
+            maps.Add(GradCam.Upsample(cam, c.Inputs).MoveToOuterDisposeScope());
+        }, ExamplesPerRow);
+        return new(maps.Count == 1 ? maps[0] : torch.cat(maps.ToArray()));
+    }
+
+    /// <summary>The map at layer resolution [n, 1, h, w] (before the ReLU) for examples [first, first + n).</summary>
+    protected abstract Tensor LayerMap(AttributionContext c, long first, long n);
+
+    /// <summary>The layer's feature maps A [n, K, h, w] and ∂score/∂A for examples [first, first + n).</summary>
+    protected (Tensor Activation, Tensor Gradient) ActivationAndGradient(AttributionContext c, long first, long n)
+    {
+        var (a, g) = GradCam.LayerActivationAndGradient(this, RequireModule(), Layer, c.Inputs.narrow(0, first, n), c.Target, first);
+        RequireFeatureMaps(a);
+        return (a, g);
+    }
+
+    /// <summary>The layer's feature maps A [n, K, h, w] for examples [first, first + n), without gradients.</summary>
+    protected Tensor Activation(AttributionContext c, long first, long n)
+    {
+        Tensor? kept = null;
+        using (var hooks = new HookScope())
+        {
+            hooks.Add(Layer, HookScope.Layer(RequireModule(), Layer), (input, output) => { kept = output.detach().clone(); return output; });
+            using var noGrad = torch.no_grad();
+            Model.Forward(c.Inputs.narrow(0, first, n));
+            hooks.Audit(Name);
+        }
+        RequireFeatureMaps(kept!);
+        return kept!;
+    }
+
+    void RequireFeatureMaps(Tensor a)
+    {
+        if (a.dim() != 4)
+            throw new ArgumentException($"{Name} needs layer '{Layer}' to output feature maps [batch, channels, height, width]; it outputs {Target.RowShape(a)}. LayerGradCam takes any layer.", "layer");
+    }
+
+    /// <summary>
+    /// Target scores of K variants of examples [first, first + n) -> [n, K]: <paramref name="build"/>
+    /// gives the model's inputs for rows of (example within the chunk, variant), channel-major
+    /// (row r = variant r / n of example r mod n), evaluated in passes of the memory budget.
+    /// <paramref name="hooked"/>: the method's hooks are active and audited on each pass.
+    /// </summary>
+    protected Tensor ExpandedScores(AttributionContext c, long first, long n, long variants, Func<Tensor, Tensor, Tensor> build, bool hooked = false)
+    {
+        var target = c.Target.Subset(Enumerable.Range((int)first, (int)n).Select(e => (long)e).ToArray());
+        var scores = torch.empty(variants * n, c.Inputs.dtype, c.Inputs.device);
+        ForEachChunk(variants * n, (start, rows) =>
+        {
+            using var noGrad = torch.no_grad();
+            var r = torch.arange(start, start + rows, dtype: ScalarType.Int64, device: c.Inputs.device);
+            var inputs = build(r % n, torch.floor_divide(r, n));
+            scores.narrow(0, start, rows).copy_(hooked ? target.Score(HookedForward(inputs), start) : TargetScores(inputs, target, start));
+        });
+        return scores.reshape(variants, n).t();
+    }
+
+    /// <summary>Σ_k w_k A_k for weights [n, K] -> [n, 1, h, w].</summary>
+    protected static Tensor Weighted(Tensor weights, Tensor activation) =>
+        (weights.reshape(weights.shape[0], weights.shape[1], 1, 1) * activation).sum(1, keepdim: true);
+}
+
+/// <summary>
+/// Grad-CAM++ (Chattopadhay et al., 2018, eq. 19 with the exponential's derivatives as in
+/// pytorch-grad-cam): w_k = Σ_ij α_ij^k ReLU(g_ij^k), α = g² / (2g² + Σ_ab A_ab^k · g³) (0 where g = 0).
+/// </summary>
+public sealed class GradCamPlusPlus(AttributionModel model, string layer, bool relu = true, AttributionSettings? settings = null) : CamAttribution(model, layer, relu, settings)
+{
+    const double Epsilon = 1e-7; // pytorch-grad-cam's guard of the denominator
+    public override string Name => "GradCamPlusPlus";
+
+    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    {
+        var (a, g) = ActivationAndGradient(c, first, n);
+        var g2 = g.pow(2);
+        var sumA = a.sum(new long[] { 2, 3 }, keepdim: true);
+        var alpha = torch.where(g.ne(0), g2 / (2 * g2 + sumA * g2 * g + Epsilon), torch.zeros_like(g));
+        var weights = (alpha * nn.functional.relu(g)).sum(new long[] { 2, 3 });
+        return Weighted(weights, a);
+    }
+}
+
+/// <summary>XGrad-CAM (Fu et al., 2020): w_k = Σ_ij (A_ij^k / Σ_ab A_ab^k) g_ij^k — the gradient averaged with the activations as weights.</summary>
+public sealed class XGradCam(AttributionModel model, string layer, bool relu = true, AttributionSettings? settings = null) : CamAttribution(model, layer, relu, settings)
+{
+    const double Epsilon = 1e-7;
+    public override string Name => "XGradCam";
+
+    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    {
+        var (a, g) = ActivationAndGradient(c, first, n);
+        var weights = (g * a).sum(new long[] { 2, 3 }) / (a.sum(new long[] { 2, 3 }) + Epsilon);
+        return Weighted(weights, a);
+    }
+}
+
+/// <summary>HiResCAM (Draelos &amp; Carin, 2020): Σ_k g^k ⊙ A^k elementwise — no spatial averaging of the gradient, so the map shows what the score actually used.</summary>
+public sealed class HiResCam(AttributionModel model, string layer, bool relu = true, AttributionSettings? settings = null) : CamAttribution(model, layer, relu, settings)
+{
+    public override string Name => "HiResCam";
+
+    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    {
+        var (a, g) = ActivationAndGradient(c, first, n);
+        return (g * a).sum(1, keepdim: true);
+    }
+}
+
+/// <summary>LayerCAM (Jiang et al., 2021): Σ_k ReLU(g^k) ⊙ A^k — each location weighted by its own positive gradient.</summary>
+public sealed class LayerCam(AttributionModel model, string layer, bool relu = true, AttributionSettings? settings = null) : CamAttribution(model, layer, relu, settings)
+{
+    public override string Name => "LayerCam";
+
+    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    {
+        var (a, g) = ActivationAndGradient(c, first, n);
+        return (nn.functional.relu(g) * a).sum(1, keepdim: true);
+    }
+}

@@ -1,0 +1,116 @@
+using TorchSharp;
+using Workbench.Attribution;
+using Workbench.Runtime;
+using static TorchSharp.torch;
+
+namespace Workbench.Tests.Attribution;
+
+/// <summary>Layer and neuron attribution (Captum's families) against closed forms.</summary>
+public class LayerFamilyTests
+{
+    /// <summary>fc1 (5 -> 4) - relu "act1" - fc2 (4 -> 3): linear after the layer, so layer IG and conductance are exact.</summary>
+    static nn.Module<Tensor, Tensor> TwoLayer(int seed)
+    {
+        TorchRuntime.Seed(seed);
+        var m = nn.Sequential(("fc1", nn.Linear(5, 4)), ("act1", nn.ReLU()), ("fc2", nn.Linear(4, 3)));
+        m.to(ScalarType.Float64);
+        m.eval();
+        return m;
+    }
+
+    static Tensor Hidden(nn.Module<Tensor, Tensor> m, Tensor x)
+    {
+        var p = m.parameters().ToArray();
+        using var noGrad = torch.no_grad();
+        return nn.functional.relu(x.matmul(p[0].t()) + p[1]);
+    }
+
+    [Fact]
+    public void Layer_gradcam_at_layer_resolution_per_channel_and_on_a_non_spatial_layer()
+    {
+        TorchRuntime.Seed(1);
+        using var model = nn.Sequential(("conv", nn.Conv2d(1, 2, 3, padding: 1)), ("act", nn.ReLU()), ("pool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()), ("fc", nn.Linear(2, 2)));
+        model.to(ScalarType.Float64);
+        using var x = Nets.Inputs(new long[] { 2, 1, 6, 6 }, seed: 2);
+        var p = model.parameters().ToArray();
+        using var a = nn.functional.relu(nn.functional.conv2d(x, p[0], p[1], padding: new long[] { 1, 1 })).detach();
+        var w = p[2].detach()[1].reshape(1, 2, 1, 1) / 36; // ∂y/∂A_k = W[1, k] / 36 everywhere
+        using var summed = new LayerGradCam(model, "act").Attribute(x, 1);
+        Assert.Equal(new long[] { 2, 1, 6, 6 }, summed.Map.shape);
+        Assert.True(summed.Map.allclose((w * a).sum(1, keepdim: true), atol: 1e-12)); // no ReLU by default (Captum)
+        using var perChannel = new LayerGradCam(model, "act", perChannel: true).Attribute(x, 1);
+        Assert.True(perChannel.Map.allclose(w * a, atol: 1e-12));
+        using var relu = new LayerGradCam(model, "act", relu: true).Attribute(x, 1);
+        Assert.True(relu.Map.allclose(nn.functional.relu((w * a).sum(1, keepdim: true)), atol: 1e-12));
+        // A non-spatial layer [B, 2]: the weights are the gradient W[1], the map Σ_k W[1, k] pooled_k = y − b.
+        using var flat = new LayerGradCam(model, "flatten").Attribute(x, 1);
+        using (torch.no_grad())
+            Assert.True(flat.Map.allclose((model.call(x)[.., 1] - p[3][1]).unsqueeze(1), atol: 1e-12));
+        // Upsampling is a separate step, nearest by default (Captum).
+        using var small = torch.tensor(new[] { 1.0, 2, 3, 4 }, new long[] { 1, 1, 2, 2 });
+        using var up = LayerAttribution.Interpolate(small, 4, 4);
+        Assert.Equal(new[] { 1.0, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4 }, up.flatten().data<double>().ToArray());
+        using var bilinear = LayerAttribution.Interpolate(small, 4, 4, LayerInterpolation.Bilinear);
+        Assert.Equal(1.25, bilinear[0, 0, 0, 1].item<double>(), 12);
+    }
+
+    [Fact]
+    public void Layer_gradient_x_activation_integrated_gradients_conductance_and_influence_on_a_net_linear_after_the_layer()
+    {
+        using var model = TwoLayer(3);
+        using var x = Nets.Inputs(new long[] { 4, 5 }, seed: 4);
+        using var b = Nets.Inputs(new long[] { 5 }, seed: 5);
+        var w2 = model.parameters().ToArray()[2].detach()[2]; // ∂y₂/∂a = W2[2], whatever the input
+        using var a = Hidden(model, x);
+        using var aRef = Hidden(model, b.unsqueeze(0));
+        using var expected = (a - aRef) * w2; // exact: the network is linear after the layer
+        using var gxa = new LayerGradientXActivation(model, "act1").Attribute(x, 2);
+        Assert.True(gxa.Map.allclose(a * w2, atol: 1e-12));
+        using var lig = new LayerIntegratedGradients(model, "act1", steps: 4).Attribute(x, 2, b);
+        Assert.Equal(new long[] { 4, 4 }, lig.Map.shape);
+        Assert.True(lig.Map.allclose(expected, atol: 1e-12));
+        Assert.True(lig.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        // The input of fc2 is the output of act1: the same map through the pre-hook.
+        using var toInput = new LayerIntegratedGradients(model, "fc2", steps: 4, attributeToLayerInput: true).Attribute(x, 2, b);
+        Assert.True(toInput.Map.allclose(expected, atol: 1e-12));
+        // Conductance telescopes to the same: Σ_k W2 ⊙ (a_{k+1} − a_k) = W2 ⊙ (a − a').
+        using var conductance = new LayerConductance(model, "act1", steps: 7).Attribute(x, 2, b);
+        Assert.True(conductance.Map.allclose(expected, atol: 1e-12));
+        Assert.True(conductance.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        using var influence = new InternalInfluence(model, "act1", steps: 5).Attribute(x, 2, b);
+        Assert.True(influence.Map.allclose(w2.expand(4, 4), atol: 1e-12));
+        using var global = new LayerIntegratedGradients(model, "act1", steps: 4, multiplyByInputs: false).Attribute(x, 2, b);
+        Assert.True(global.Map.allclose(w2.expand(4, 4), atol: 1e-12));
+    }
+
+    [Fact]
+    public void Layer_integrated_gradients_is_complete_through_a_nonlinear_rest_of_the_network()
+    {
+        using var model = Nets.Smooth(5, 6, 3, seed: 6);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 7);
+        using var lig = new LayerIntegratedGradients(model, "act1", steps: 200).Attribute(x, 1);
+        using var noGrad = torch.no_grad();
+        var gap = model.call(x)[.., 1] - model.call(torch.zeros_like(x))[.., 1];
+        Assert.True((lig.Map.sum(1) - gap).abs().max().item<double>() < 1e-8);
+    }
+
+    [Fact]
+    public void Neuron_gradient_and_integrated_gradients_of_one_unit()
+    {
+        using var model = TwoLayer(8);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 9);
+        using var b = Nets.Inputs(new long[] { 5 }, seed: 10);
+        var w1 = model.parameters().First().detach(); // fc1's unit 2: z₂ = W1[2]·x + b₂
+        using var grad = new NeuronGradient(model, "fc1", new long[] { 2 }).Attribute(x);
+        Assert.True(grad.Map.allclose(w1[2].expand(3, 5), atol: 1e-12));
+        using var ig = new NeuronIntegratedGradients(model, "fc1", new long[] { 2 }, steps: 3).Attribute(x, baselines: b);
+        Assert.True(ig.Map.allclose((x - b) * w1[2], atol: 1e-12));
+        // Through the ReLU: IG of a₂ sums to a₂(x) − a₂(x').
+        using var relu = new NeuronIntegratedGradients(model, "act1", new long[] { 2 }, steps: 300).Attribute(x, baselines: b);
+        using var a = Hidden(model, x);
+        using var aRef = Hidden(model, b.unsqueeze(0));
+        Assert.True((relu.Map.sum(1) - (a[.., 2] - aRef[0, 2])).abs().max().item<double>() < 1e-3);
+        Assert.Equal("target", Assert.Throws<ArgumentException>(() => new NeuronGradient(model, "fc1", new long[] { 2 }).Attribute(x, 1)).ParamName);
+        Assert.Equal("neuron", Assert.Throws<ArgumentOutOfRangeException>(() => new NeuronGradient(model, "fc1", new long[] { 4 }).Attribute(x)).ParamName);
+    }
+}
