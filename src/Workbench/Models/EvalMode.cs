@@ -30,9 +30,11 @@ public sealed class EvalMode : IDisposable
     {
         foreach (var root in roots.Distinct(ReferenceEqualityComparer.Instance).Cast<nn.Module>())
         {
-            // Pre-order (root first): restoring in this order sets each submodule after its parent's recursive train().
-            // TorchSharp's named_modules() may leave out the root itself: add it (first), once.
-            var all = new[] { root }.Concat(root.named_modules().Select(m => m.module)).Distinct(ReferenceEqualityComparer.Instance).Cast<nn.Module>().ToList();
+            // Parents before children (the root, then by the depth of the dotted name): restoring in this order
+            // sets each submodule after its parent's recursive train().
+            var all = new[] { root }.Concat(root.named_modules()
+                    .Where(m => m.name.Length > 0).OrderBy(m => m.name.Count(c => c == '.')).Select(m => m.module))
+                .Distinct(ReferenceEqualityComparer.Instance).Cast<nn.Module>().ToList();
             if (!all.Any(m => m.training)) continue;
             _saved.AddRange(all.Select(m => (m, m.training)));
             Switched += all.Count(m => m.training);
