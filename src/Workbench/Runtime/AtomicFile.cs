@@ -149,7 +149,9 @@ public static partial class AtomicFile
         var full = Path.GetFullPath(directory);
         try
         {
-            if (File.Exists(full)) throw new IOException($"a file is in the way ('{full}' is a file, not a folder).");
+            // The nearest existing ancestor (or the folder itself) being a file makes the runtime say only "could not find a part of the path".
+            for (var at = full; !string.IsNullOrEmpty(at) && !Directory.Exists(at); at = Path.GetDirectoryName(at))
+                if (File.Exists(at)) throw new IOException($"a file is in the way ('{at}' is a file, not a folder).");
             Directory.CreateDirectory(full);
             string probe = TempPath(Path.Combine(full, ".write-probe"));
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }

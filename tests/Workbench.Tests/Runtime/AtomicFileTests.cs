@@ -102,8 +102,8 @@ public class AtomicFileTests : IDisposable
     {
         var blocked = Path.Combine(_dir, "blocked");
         File.WriteAllText(blocked, "");
-        var e = Assert.Throws<IOException>(() => AtomicFile.EnsureWritableDirectory(Path.Combine(blocked, "models"), "The model cache folder"));
-        Assert.Contains(blocked, e.Message);
+        var e = Assert.Throws<IOException>(() => AtomicFile.EnsureWritableDirectory(Path.Combine(blocked, "models", "mnist"), "The model cache folder"));
+        Assert.Contains($"'{blocked}' is a file", e.Message);
         AtomicFile.EnsureWritableDirectory(Path.Combine(_dir, "fresh"), "x");
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_dir, "fresh")));
     }
