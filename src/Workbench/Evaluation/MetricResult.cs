@@ -105,8 +105,9 @@ internal static class MetricTensors
     public static void Targets(Tensor targets, long n, string name = "targets")
     {
         ArgumentNullException.ThrowIfNull(targets, name);
-        if (targets.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte))
-            throw new ArgumentException($"{name} must be integer class indices (int64); got {targets.dtype}.", name);
+        // int64 only: libtorch gathers and indexes with int64, and a uint8 tensor used as an index is a mask, not classes.
+        if (targets.dtype != ScalarType.Int64)
+            throw new ArgumentException($"{name} must be class indices of type int64 (e.g. labels.to_type(ScalarType.Int64)); got {targets.dtype}.", name);
         if (targets.dim() != 1 || targets.shape[0] != n)
             throw new ArgumentException($"{name} must hold one class per example: expected shape [{n}], got {Shape(targets)}.", name);
     }
@@ -127,7 +128,7 @@ internal static class MetricTensors
         if (output.dim() != 2 || output.shape[0] != rows)
             throw new ArgumentException($"model must return scores [N, classes], one row per input; got {Shape(output)} for {rows} inputs.", "model");
         TargetsInRange(targets, output.shape[1], name);
-        return output.gather(1, targets.to_type(ScalarType.Int64).unsqueeze(1)).squeeze(1).to_type(ScalarType.Float64);
+        return output.gather(1, targets.unsqueeze(1)).squeeze(1).to_type(ScalarType.Float64);
     }
 
     /// <summary>The checks of every metric that scores a model on changed inputs: maps like the inputs, finite, one target per example.</summary>

@@ -14,7 +14,8 @@ namespace Workbench.Models;
 /// For a <see cref="Func{Tensor, Tensor}"/> the modules are found where C# puts them: the delegate's
 /// target (<c>model.call</c>) or the fields of the lambda's closure (<c>t =&gt; model.call(t.flatten(1))</c>,
 /// nested closures included). A function that reaches its model any other way (through a wrapper
-/// object, a static field) cannot be switched: put that model in eval mode yourself.
+/// object, a static field, a notebook lambda over a script variable) cannot be switched: pass
+/// <c>model.call</c> or put that model in eval mode yourself.
 /// </para>
 /// Not for concurrent use on one model: two scopes on the same model from two threads restore each other's modes.
 /// </summary>
@@ -29,9 +30,11 @@ public sealed class EvalMode : IDisposable
     {
         foreach (var root in roots.Distinct(ReferenceEqualityComparer.Instance).Cast<nn.Module>())
         {
-            // Pre-order (root first): restoring in this order sets each submodule after its parent's recursive train().
-            // TorchSharp's named_modules() may leave out the root itself: add it (first), once.
-            var all = new[] { root }.Concat(root.named_modules().Select(m => m.module)).Distinct(ReferenceEqualityComparer.Instance).Cast<nn.Module>().ToList();
+            // Parents before children (the root, then by the depth of the dotted name): restoring in this order
+            // sets each submodule after its parent's recursive train().
+            var all = new[] { root }.Concat(root.named_modules()
+                    .Where(m => m.name.Length > 0).OrderBy(m => m.name.Count(c => c == '.')).Select(m => m.module))
+                .Distinct(ReferenceEqualityComparer.Instance).Cast<nn.Module>().ToList();
             if (!all.Any(m => m.training)) continue;
             _saved.AddRange(all.Select(m => (m, m.training)));
             Switched += all.Count(m => m.training);

@@ -26,10 +26,10 @@ public static partial class AtomicFile
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full))
             throw new IOException($"'{full}' is a directory; a file is to be written there. Remove it or choose another path.");
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string tmp = TempPath(full);
         try
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
             // CreateNew is O_CREAT|O_EXCL: it refuses an existing path and does not follow a symlink planted there.
             using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
@@ -37,6 +37,12 @@ public static partial class AtomicFile
                 file.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            // The runtime's message names the temporary file; the user needs the target and what to do.
+            throw new IOException($"Could not write '{full}': {e.Message} Free disk space or fix the folder's permissions, then run again.", e);
         }
         catch
         {
@@ -143,7 +149,9 @@ public static partial class AtomicFile
         var full = Path.GetFullPath(directory);
         try
         {
-            if (File.Exists(full)) throw new IOException($"a file is in the way ('{full}' is a file, not a folder).");
+            // The nearest existing ancestor (or the folder itself) being a file makes the runtime say only "could not find a part of the path".
+            for (var at = full; !string.IsNullOrEmpty(at) && !Directory.Exists(at); at = Path.GetDirectoryName(at))
+                if (File.Exists(at)) throw new IOException($"a file is in the way ('{at}' is a file, not a folder).");
             Directory.CreateDirectory(full);
             string probe = TempPath(Path.Combine(full, ".write-probe"));
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }

@@ -39,7 +39,7 @@ public sealed class ModelCache
     public static string KeyFor(ModelSpec spec, TensorDataset train, TrainOptions options, string? initializationKey = null)
     {
         var text = $"{CodeVersion}|{spec.Key}|{DatasetFingerprint.Of(train)}|{options.Key}|init={initializationKey ?? "random"}";
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..24];
+        return Hash(text)[..24];
     }
 
     /// <summary>

@@ -131,4 +131,24 @@ public class CliTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void Train_cache_into_a_read_only_models_folder_fails_before_loading_data()
+    {
+        var dir = Directory.CreateTempSubdirectory("cli-ro").FullName;
+        var before = Environment.GetEnvironmentVariable("WORKBENCH_MODELS");
+        try
+        {
+            using var readOnly = new ReadOnlyFolder(dir);
+            if (!readOnly.IsReadOnly) return; // cannot make a read-only folder here
+            Environment.SetEnvironmentVariable("WORKBENCH_MODELS", dir);
+            AssertOneLineIoError(Run("train", "--cache"), dir);
+            AssertOneLineIoError(Run("train", "--save", Path.Combine(dir, "model.bin")), dir);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("WORKBENCH_MODELS", before);
+            Directory.Delete(dir, true);
+        }
+    }
 }

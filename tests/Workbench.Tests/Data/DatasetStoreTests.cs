@@ -131,6 +131,22 @@ public class DatasetStoreTests : IDisposable
         Assert.False(File.Exists(marker), "npm ran before the cache folder was checked");
     }
 
+    // A read-only dataset cache with intact files is used as is; the clean-up of leftovers it cannot delete is skipped.
+    [Fact]
+    public void Read_only_cache_with_intact_files_loads()
+    {
+        var store = new DatasetStore(_dir, npm: FakeNpm("exit 1"));
+        foreach (var train in new[] { true, false })
+            DatasetFile.Write(store.CacheFile(DatasetName.Mnist, train), new byte[3 * 4], new byte[] { 1, 2, 3 }, 1, 2, 2, 10);
+        File.WriteAllText(Path.Combine(_dir, $"mnist-train.wbds.{Workbench.Tests.Training.ModelCacheTests.DeadPid()}.tmp"), "left by a killed run");
+        using (var readOnly = new ReadOnlyFolder(_dir))
+        {
+            using var split = store.Load(DatasetName.Mnist);
+            Assert.Equal(3, split.Train.Count);
+            Assert.False(store.EnsureCached(DatasetName.Mnist));
+        }
+    }
+
     string FakeNpm(string body)
     {
         var path = Path.Combine(_dir, "fake-npm.sh");

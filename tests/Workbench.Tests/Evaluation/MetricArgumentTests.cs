@@ -78,13 +78,15 @@ public class MetricArgumentTests
     }
 
     [Fact]
-    public void Float_targets_are_refused()
+    public void Targets_that_are_not_int64_are_refused()
     {
         using var c = new Case();
         var (model, x, maps) = (c.Model, c.X, c.Maps);
         using var t = torch.tensor(new[] { 0.0f, 1, 2, 0.5f });
         var e = Assert.ThrowsAny<ArgumentException>(() => DeletionInsertion.Evaluate(model.call, x, t, maps));
         Assert.Contains("Float32", e.Message);
+        using var bytes = torch.tensor(new byte[] { 0, 1, 1, 0 }); // as an index, a uint8 tensor would be a mask
+        Assert.Contains("Byte", Assert.ThrowsAny<ArgumentException>(() => Axioms.NonSensitivity(model.call, x, bytes, maps)).Message);
     }
 
     // S8 (metrics part): a model that returns one row whatever the batch is not scored.
@@ -196,7 +198,8 @@ public class MetricArgumentTests
     static nn.Module<Tensor, Tensor> BatchNormNet()
     {
         TorchRuntime.Seed(7);
-        var m = nn.Sequential(("conv", nn.Conv2d(1, 2, 3, padding: 1)), ("bn", nn.BatchNorm2d(2)), ("flatten", nn.Flatten()), ("fc", nn.Linear(128, 3)));
+        var features = nn.Sequential(("conv", nn.Conv2d(1, 2, 3, padding: 1)), ("bn", nn.BatchNorm2d(2)));
+        var m = nn.Sequential(("features", features), ("flatten", nn.Flatten()), ("fc", nn.Linear(128, 3)));
         m.to(ScalarType.Float64);
         return m;
     }
@@ -209,7 +212,9 @@ public class MetricArgumentTests
         model.train();
         var fc = model.named_modules().Single(m => m.name == "fc").module;
         fc.eval(); // a submodule the user froze
-        var bn = model.named_modules().Single(m => m.name == "bn").module;
+        var bn = model.named_modules().Single(m => m.name == "features.bn").module;
+        var conv = model.named_modules().Single(m => m.name == "features.conv").module;
+        conv.eval(); // frozen, nested under a module in training mode
         var running = bn.named_buffers().Single(b => b.name == "running_mean").buffer;
         using var before = running.clone();
         using var x = Nets.Inputs(new long[] { N, 1, 8, 8 }, seed: 8, 0, 1);
@@ -222,6 +227,7 @@ public class MetricArgumentTests
         Assert.True(model.training);
         Assert.True(bn.training);
         Assert.False(fc.training);
+        Assert.False(conv.training);
     }
 
     [Fact]

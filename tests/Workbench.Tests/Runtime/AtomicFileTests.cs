@@ -49,7 +49,9 @@ public class AtomicFileTests : IDisposable
     {
         var target = Path.Combine(_dir, "data.bin");
         AtomicFile.WriteAllText(target, "old");
-        Assert.Throws<IOException>(() => AtomicFile.Write(target, s => { s.Write(new byte[100]); throw new IOException("No space left on device"); }));
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(target, s => { s.Write(new byte[100]); throw new IOException("No space left on device."); }));
+        Assert.Contains($"'{target}'", e.Message); // the target, not the temporary file
+        Assert.Contains("No space left on device", e.Message);
         Assert.Equal("old", File.ReadAllText(target));
         Assert.Equal([target], Directory.GetFiles(_dir));
     }
@@ -100,8 +102,8 @@ public class AtomicFileTests : IDisposable
     {
         var blocked = Path.Combine(_dir, "blocked");
         File.WriteAllText(blocked, "");
-        var e = Assert.Throws<IOException>(() => AtomicFile.EnsureWritableDirectory(Path.Combine(blocked, "models"), "The model cache folder"));
-        Assert.Contains(blocked, e.Message);
+        var e = Assert.Throws<IOException>(() => AtomicFile.EnsureWritableDirectory(Path.Combine(blocked, "models", "mnist"), "The model cache folder"));
+        Assert.Contains($"'{blocked}' is a file", e.Message);
         AtomicFile.EnsureWritableDirectory(Path.Combine(_dir, "fresh"), "x");
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(_dir, "fresh")));
     }
@@ -116,5 +118,21 @@ public class AtomicFileTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(a));
         Assert.Equal(0, AtomicFile.CleanStale(_dir, ".staging-")); // ours: alive
         Assert.True(Directory.Exists(a) && Directory.Exists(b));
+    }
+
+    // Concurrent writers of one cache file (two notebooks building the same dataset): each writes its own
+    // temporary file, the last rename wins, and the file is always one writer's whole output.
+    [Fact]
+    public void Concurrent_writers_of_one_file_leave_one_whole_file()
+    {
+        var target = Path.Combine(_dir, "mnist-train.wbds");
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var pixels = Enumerable.Repeat((byte)i, 64 * 1024).ToArray();
+            DatasetFile.Write(target, pixels, new byte[1024], 1, 8, 8, 10);
+        });
+        using var data = DatasetFile.Read(target, "check"); // intact: length and SHA-256 verified
+        Assert.Equal(1024, data.Count);
+        Assert.Equal([target], Directory.GetFiles(_dir));
     }
 }

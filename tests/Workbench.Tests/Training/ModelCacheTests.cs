@@ -144,6 +144,26 @@ public class ModelCacheTests
         Directory.Delete(root, true);
     }
 
+    // L4 with a really read-only folder: an intact entry is still served; a missing one fails before training.
+    [Fact]
+    public void Read_only_cache_folder_serves_entries_and_refuses_to_train_into_it()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelcache").FullName;
+        using var train = TrainingFixtures.HalfBrightness(64, seed: 23);
+        var cache = new ModelCache(dir);
+        cache.GetOrTrain(Spec, train, null, Options).Model.Dispose();
+        using (var readOnly = new ReadOnlyFolder(dir))
+        {
+            if (readOnly.IsReadOnly)
+            {
+                var served = cache.GetOrTrain(Spec, train, null, Options);
+                using (served.Model) Assert.True(served.FromCache);
+                Assert.Contains(dir, FailureBeforeTraining(cache, train).Message);
+            }
+        }
+        Directory.Delete(dir, true);
+    }
+
     [Fact]
     public void Directory_where_a_cache_file_belongs_fails_before_training()
     {
