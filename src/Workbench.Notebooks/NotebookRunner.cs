@@ -210,6 +210,7 @@ public sealed class NotebookRunner
 sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
 {
     readonly Dictionary<string, int> _byValueId = new();
+    readonly List<int> _neverUpdated = new();
     readonly Dictionary<string, System.Text.StringBuilder> _streams = new();
     readonly List<(string Name, int Index)> _streamOrder = new();
 
@@ -241,11 +242,19 @@ sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
                 var output = e.Type == "ReturnValueProduced"
                     ? new CellOutput("execute_result", bundle, ExecutionCount: cell.ExecutionCount)
                     : new CellOutput("display_data", bundle);
+                // The kernel (1.0.712001, measured) gives a value's updates another value id than the DisplayedValueProduced
+                // that showed it; the first update of an id never seen replaces the latest display not yet updated.
+                if (e.Type == "DisplayedValueUpdated" && valueId is not null && !_byValueId.ContainsKey(valueId) && _neverUpdated.Count > 0)
+                {
+                    _byValueId[valueId] = _neverUpdated[^1];
+                    _neverUpdated.RemoveAt(_neverUpdated.Count - 1);
+                }
                 if (valueId is not null && _byValueId.TryGetValue(valueId, out var index)) cell.Outputs[index] = output;
                 else
                 {
                     cell.Outputs.Add(output);
                     if (valueId is not null) _byValueId[valueId] = cell.Outputs.Count - 1;
+                    if (e.Type == "DisplayedValueProduced") _neverUpdated.Add(cell.Outputs.Count - 1);
                 }
                 if (e.Type == "DisplayedValueUpdated" && bundle.TryGetValue("text/plain", out var status))
                     onLine(status.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Length > 0) ?? "");

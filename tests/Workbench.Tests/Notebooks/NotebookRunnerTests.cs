@@ -175,7 +175,7 @@ public class NotebookRunnerTests(StateNotebookRun state) : IDisposable
         var path = Write(_out, "self.ipynb", "int x = 1;");
         var e = Assert.Throws<ArgumentException>(() => new NotebookRunner().Run(path, new RunOptions { OutputDirectory = _out }));
         Assert.Contains("overwrite the notebook itself", e.Message);
-        Assert.Equal("int x = 1;", string.Concat(Load(path)["cells"]![0]!["source"]!.AsArray().Select(s => (string)s!)));
+        Assert.Equal("int x = 1;", (string)Load(path)["cells"]![0]!["source"]!);
     }
 
     [Fact]
