@@ -67,9 +67,9 @@ public sealed class NotebookRunner
         if (string.Equals(executed, doc.Path, StringComparison.Ordinal))
             throw new ArgumentException($"--output '{options.OutputDirectory}' would overwrite the notebook itself ('{doc.Path}'); choose another folder.", nameof(options));
         EnsureWritable(options.OutputDirectory);
-        var parameterCode = ParameterAssignments(options);
         if (options.Parameters.Count > 0 && !doc.Cells.Any(c => c.IsParameters))
             throw new ArgumentException($"--param given, but '{path}' has no cell tagged 'parameters' to override.", nameof(options));
+        var parameterCode = ParameterAssignments(options, NotebookParameters.Declared(doc));
 
         CellFailure? failure = null;
         var claims = new List<(string, bool)>();
@@ -181,25 +181,72 @@ public sealed class NotebookRunner
     }
 
     /// <summary>Assignments appended to the parameters cell: Quick, then every --param (papermill's convention).
-    /// Values are checked here, so a bad one is named before the kernel starts.</summary>
-    static string ParameterAssignments(RunOptions options)
+    /// Each value is checked against the type the parameters cell declares, so a bad one is named before the kernel starts.</summary>
+    static string ParameterAssignments(RunOptions options, IReadOnlyDictionary<string, NotebookParameter> declared)
     {
-        var lines = new List<string> { $"Quick = {(options.Quick ? "true" : "false")};" };
+        var lines = new List<string>();
+        if (declared.ContainsKey("Quick")) lines.Add($"Quick = {(options.Quick ? "true" : "false")};");
         foreach (var (name, value) in options.Parameters)
         {
-            if (!Regex.IsMatch(name, @"^[A-Za-z_][A-Za-z0-9_]*$"))
-                throw new ArgumentException($"parameter name '{name}' is not a C# identifier", nameof(options));
-            lines.Add($"{name} = {Literal(value)};");
+            if (!declared.TryGetValue(name, out var parameter))
+                throw new ArgumentException($"--param {name}: the parameters cell declares no '{name}'; it declares {(declared.Count == 0 ? "nothing" : string.Join(", ", declared.Values.Select(p => $"{p.Name} ({p.Type})")))}.", nameof(options));
+            lines.Add($"{name} = {parameter.Literal(value)};");
         }
         return string.Join("\n", lines);
     }
+}
 
-    static string Literal(string value) =>
-        bool.TryParse(value, out var b) ? (b ? "true" : "false")
-        : long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i.ToString(CultureInfo.InvariantCulture)
-        : value is "NaN" ? "double.NaN" : value is "Infinity" ? "double.PositiveInfinity" : value is "-Infinity" ? "double.NegativeInfinity"
-        : double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d.ToString("R", CultureInfo.InvariantCulture)
-        : "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+/// <summary>A parameter the notebook's parameters cell declares: its name, C# type and default.</summary>
+public sealed record NotebookParameter(string Name, string Type, string Default)
+{
+    /// <summary>The C# literal of <paramref name="value"/> for this parameter's type; an error naming the parameter, the type and the value otherwise.</summary>
+    public string Literal(string value)
+    {
+        string? literal = Type switch
+        {
+            "bool" => bool.TryParse(value, out var b) ? (b ? "true" : "false") : null,
+            "int" => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i.ToString(CultureInfo.InvariantCulture) : null,
+            "long" => long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) ? l.ToString(CultureInfo.InvariantCulture) + "L" : null,
+            "double" => value switch
+            {
+                "NaN" => "double.NaN",
+                "Infinity" or "+Infinity" => "double.PositiveInfinity",
+                "-Infinity" => "double.NegativeInfinity",
+                _ => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d.ToString("R", CultureInfo.InvariantCulture) + "d" : null,
+            },
+            "string" => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"",
+            _ => null,
+        };
+        return literal ?? throw new ArgumentException(
+            $"--param {Name}={value}: expected a{(Type is "int" ? "n" : "")} {Type} (the parameters cell has {Name} = {Default}), got '{value}'.", "options");
+    }
+}
+
+/// <summary>Reads the declarations of a notebook's parameters cell: <c>var Name = literal;</c> or <c>type Name = ...;</c>.</summary>
+public static class NotebookParameters
+{
+    static readonly Regex Declaration = new(@"^\s*(var|bool|int|long|double|string)\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^;]+);", RegexOptions.Multiline);
+
+    public static IReadOnlyDictionary<string, NotebookParameter> Declared(NotebookDocument doc)
+    {
+        var declared = new Dictionary<string, NotebookParameter>(StringComparer.Ordinal);
+        foreach (var cell in doc.Cells.Where(c => c.IsParameters))
+            foreach (Match m in Declaration.Matches(cell.Source))
+            {
+                var (type, name, value) = (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value.Trim());
+                declared[name] = new NotebookParameter(name, type == "var" ? TypeOf(value) : type, value);
+            }
+        return declared;
+    }
+
+    /// <summary>The type C# infers for a literal: true/false, an integer, a real number, a string.</summary>
+    static string TypeOf(string literal) =>
+        literal is "true" or "false" ? "bool"
+        : Regex.IsMatch(literal, @"^-?\d+$") ? "int"
+        : Regex.IsMatch(literal, @"^-?\d+[lL]$") ? "long"
+        : Regex.IsMatch(literal, @"^-?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?[dD]?$") ? "double"
+        : literal.StartsWith('"') ? "string"
+        : "unknown";
 }
 
 /// <summary>

@@ -159,6 +159,32 @@ public class NotebookRunnerTests(StateNotebookRun state) : IDisposable
     }
 
     [Fact]
+    public void A_cell_that_prints_and_then_throws_keeps_what_it_printed()
+    {
+        var path = Write(_out, "prints-then-throws.ipynb", "Console.WriteLine(\"said first\"); throw new InvalidOperationException(\"then failed\");");
+        var run = Run(path, new RunOptions { OutputName = "prints-run" });
+        Assert.Contains("then failed", run.Failure!.Message);
+        var outputs = Outputs(CodeCells(Load(run.ExecutedNotebook))[0]).ToList();
+        Assert.Contains(outputs, o => (string)o["output_type"]! == "stream" && Text(o).Contains("said first"));
+        Assert.Contains(outputs, o => (string)o["output_type"]! == "error");
+    }
+
+    [Fact]
+    public void Two_notebooks_with_one_file_name_get_their_own_outputs()
+    {
+        var first = Directory.CreateDirectory(Path.Combine(_out, "a")).FullName;
+        var second = Directory.CreateDirectory(Path.Combine(_out, "b")).FullName;
+        Write(first, "same.ipynb", "\"from a\"");
+        Write(second, "same.ipynb", "\"from b\"");
+        var results = Path.Combine(_out, "results");
+        int code = Workbench.Cli.CliApp.Run(new[] { "notebook", "run", Path.Combine(first, "same.ipynb"), Path.Combine(second, "same.ipynb"), "--output", results });
+        Assert.Equal(0, code);
+        Assert.Contains("from a", AllText(CodeCells(Load(Path.Combine(results, "same.ipynb")))[0]));
+        Assert.Contains("from b", AllText(CodeCells(Load(Path.Combine(results, "same-2.ipynb")))[0]));
+        Assert.True(File.Exists(Path.Combine(results, "same.html")) && File.Exists(Path.Combine(results, "same-2.html")));
+    }
+
+    [Fact]
     public void Huge_output_is_cut_with_a_note()
     {
         var path = Write(_out, "loud.ipynb", "Console.Write(new string('x', 3 * 1024 * 1024));");
@@ -207,5 +233,51 @@ public class NotebookRunnerTests(StateNotebookRun state) : IDisposable
         var numeric = Path.Combine(_out, "numeric.ipynb");
         File.WriteAllText(numeric, "{\"cells\": [{\"cell_type\": \"code\", \"source\": 42}], \"metadata\": {}}");
         Assert.Contains("cell 1 has a source that is not text", Run(numeric).Failure!.Message);
+    }
+}
+
+/// <summary>--param values are checked against the parameters cell's declarations before any kernel starts.</summary>
+public class NotebookParameterTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("nbparams").FullName;
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    string NotebookWithParameters(string parameters)
+    {
+        var path = Notebook.Write(_dir, "p.ipynb", parameters, "int body = 1;");
+        var json = Notebook.Load(path);
+        json["cells"]![0]!["metadata"]!["tags"] = new JsonArray("parameters");
+        File.WriteAllText(path, json.ToJsonString());
+        return path;
+    }
+
+    [Fact]
+    public void Declarations_give_each_parameter_its_type()
+    {
+        var doc = NotebookDocument.Load(NotebookWithParameters("var Quick = true;\nvar Seed = 0;\nvar Sigma = 0.25;\ndouble Rate = 1;\nvar Name = \"mnist\";\nlong Big = 5L;"));
+        var declared = NotebookParameters.Declared(doc);
+        Assert.Equal(new[] { ("Quick", "bool"), ("Seed", "int"), ("Sigma", "double"), ("Rate", "double"), ("Name", "string"), ("Big", "long") },
+            declared.Values.Select(p => (p.Name, p.Type)));
+        Assert.Equal("double.NaN", declared["Sigma"].Literal("NaN"));
+        Assert.Equal("double.PositiveInfinity", declared["Rate"].Literal("Infinity"));
+        Assert.Equal("0.5d", declared["Sigma"].Literal("0.5"));
+        Assert.Equal("7", declared["Seed"].Literal("7"));
+        Assert.Equal("\"a\\\"b\"", declared["Name"].Literal("a\"b"));
+    }
+
+    [Theory]
+    [InlineData("Seed", "abc", "expected an int")]
+    [InlineData("Quick", "yes", "expected a bool")]
+    [InlineData("Sigma", "wide", "expected a double")]
+    [InlineData("Missing", "1", "declares no 'Missing'")]
+    public void A_bad_parameter_is_named_before_the_kernel_starts(string name, string value, string message)
+    {
+        var path = NotebookWithParameters("var Quick = true;\nvar Seed = 0;\nvar Sigma = 0.25;");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<ArgumentException>(() => new NotebookRunner().Run(path,
+            new RunOptions { OutputDirectory = Path.Combine(_dir, "out"), Parameters = new Dictionary<string, string> { [name] = value } }));
+        Assert.Contains(message, e.Message);
+        Assert.Contains(name, e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "the kernel was started before the parameter was checked");
     }
 }
