@@ -253,9 +253,13 @@ public class LayerAndBackpropTests
     {
         using var model = Nets.Cnn(17);
         using var x = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 18);
-        using var ggc = new GuidedGradCam(model, "act2").Attribute(x, 1);
         using var gb = new GuidedBackprop(model).Attribute(x, 1);
+        using var smooth = new GuidedGradCam(model, "act2", LayerInterpolation.Bilinear).Attribute(x, 1);
         using var gc = new GradCam(model, "act2").Attribute(x, 1);
-        Assert.True(ggc.Map.allclose(gb.Map * gc.Map, atol: 1e-12));
+        Assert.True(smooth.Map.allclose(gb.Map * gc.Map, atol: 1e-12));
+        // Captum's default: the ReLU'd layer map upsampled by nearest neighbours.
+        using var nearest = new GuidedGradCam(model, "act2").Attribute(x, 1);
+        using var layerMap = new LayerGradCam(model, "act2", relu: true).Attribute(x, 1);
+        Assert.True(nearest.Map.allclose(gb.Map * LayerAttribution.Interpolate(layerMap.Map, 8, 8), atol: 1e-12));
     }
 }

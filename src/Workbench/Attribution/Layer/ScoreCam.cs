@@ -81,8 +81,10 @@ public sealed class EigenCam(AttributionModel model, string layer, bool relu = t
         long h = a.shape[2], w = a.shape[3];
         var m = a.flatten(2).transpose(1, 2); // [n, hw, K]
         m = m - m.mean(new long[] { 1 }, keepdim: true);
-        var (_, _, vh) = torch.linalg.svd(m, fullMatrices: false);
-        var projection = m.matmul(vh.select(1, 0).unsqueeze(2)).squeeze(2); // [n, hw]
+        // The first right singular vector of m is the top eigenvector of mᵀm [n, K, K]: a K×K
+        // eigenproblem instead of an SVD of the positions × channels matrix (same vector, up to sign).
+        var (_, vectors) = torch.linalg.eigh(m.transpose(1, 2).matmul(m));
+        var projection = m.matmul(vectors.select(2, vectors.shape[2] - 1).unsqueeze(2)).squeeze(2); // [n, hw]
         var summed = a.sum(1).flatten(1);
         var agreement = (projection * (summed - summed.mean(new long[] { 1 }, keepdim: true))).sum(1, keepdim: true);
         projection = projection * torch.where(agreement.lt(0), -1.0, 1.0).to_type(projection.dtype);
