@@ -84,6 +84,32 @@ public class LayerFamilyTests
     }
 
     [Fact]
+    public void Layer_deeplift_gives_the_layer_units_contributions()
+    {
+        using var model = TwoLayer(11);
+        using var x = Nets.Inputs(new long[] { 4, 5 }, seed: 12);
+        using var b = Nets.Inputs(new long[] { 5 }, seed: 13);
+        var w2 = model.parameters().ToArray()[2].detach()[0];
+        using var a = Hidden(model, x);
+        using var aRef = Hidden(model, b.unsqueeze(0));
+        using var expected = (a - aRef) * w2;
+        using var atActivation = new LayerDeepLift(model, "act1").Attribute(x, 0, b);
+        Assert.True(atActivation.Map.allclose(expected, atol: 1e-12));
+        Assert.True(atActivation.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        using var atInput = new LayerDeepLift(model, "fc2", attributeToLayerInput: true).Attribute(x, 0, b);
+        Assert.True(atInput.Map.allclose(expected, atol: 1e-12));
+        // Before the ReLU: Δz ⊙ (Δa/Δz) W2 = Δa W2 wherever z moved (and Δa = 0 where it did not).
+        using var preActivation = new LayerDeepLift(model, "fc1").Attribute(x, 0, b);
+        Assert.True(preActivation.Map.allclose(expected, atol: 1e-10));
+        // Summation-to-delta at a conv layer of a CNN with max pooling.
+        using var cnn = Nets.Cnn(14, pool: true);
+        using var xi = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 15);
+        using var conv = new LayerDeepLift(cnn, "conv2").Attribute(xi, 1);
+        Assert.Equal(new long[] { 2, 6, 8, 8 }, conv.Map.shape);
+        Assert.True(conv.ConvergenceDelta!.abs().max().item<double>() < 1e-8);
+    }
+
+    [Fact]
     public void Layer_integrated_gradients_is_complete_through_a_nonlinear_rest_of_the_network()
     {
         using var model = Nets.Smooth(5, 6, 3, seed: 6);
