@@ -122,6 +122,16 @@ public class CamFamilyTests
         Close(expected, eigen.Map, "Eigen-CAM");
         using var other = new EigenCam(model, "act").Attribute(x, 1);
         Assert.True(other.Map.equal(eigen.Map).all().item<bool>()); // class-agnostic
+
+        // eigen_smooth on Grad-CAM: the terms v_k A_1 with v = (w_0, 2 w_1), w = W[c] / 36, are rank one too:
+        // the projection is ±|v| (A_1 − mean A_1), signed to agree with the plain map (Σ_k v_k) A_1.
+        var w = model.parameters().ToArray()[2].detach()[1] / 36;
+        var v = w * torch.tensor(new[] { 1.0, 2.0 }, ScalarType.Float64);
+        double sign = Math.Sign(v.sum().item<double>()), norm = v.norm().item<double>();
+        using var smoothExpected = nn.functional.relu(sign * norm * (first - first.mean(new long[] { 2, 3 }, keepdim: true)));
+        using var smooth = new GradCam(model, "act") { EigenSmooth = true }.Attribute(x, 1);
+        Close(smoothExpected, smooth.Map, "Grad-CAM with eigen_smooth");
+        Assert.Equal(true, smooth.Parameters["eigen_smooth"]);
     }
 
     [Fact]
