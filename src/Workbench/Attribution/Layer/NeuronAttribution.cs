@@ -40,7 +40,7 @@ public abstract class NeuronAttribution : AttributionMethod
                 // Keep an alias and hand an alias of it on: containers dispose what they pass along (see GradCam).
                 if (AttributeToLayerInput) hooks.AddPre(Layer, hooked, input => { kept = input.alias(); return kept.alias(); });
                 else hooks.Add(Layer, hooked, (input, output) => { kept = output.alias(); return kept.alias(); });
-                module.call(x);
+                Model.Forward(x); // counted in this call's passes; the hooks fire through call()
                 hooks.Audit(Name);
             }
             var perExample = kept!.shape[1..];
