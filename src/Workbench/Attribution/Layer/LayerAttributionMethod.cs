@@ -221,8 +221,11 @@ public sealed class InternalInfluence(AttributionModel model, string layer, int 
 /// <summary>
 /// Captum's LayerConductance (Dhamdhere et al., 2018): the flow through each layer unit along the
 /// input path, Σ_k ∂y/∂a(x_k) ⊙ (a(x_{k+1}) − a(x_k)) over n uniform steps x_k = x' + (k/n)(x − x')
-/// (a left Riemann sum of ∫ ∂y/∂a · da/dα dα). Summed over the layer it approximates F(x) − F(x')
-/// when every path from the input to the output passes the layer (the delta reports the gap).
+/// (a left Riemann sum of ∫ ∂y/∂a · da/dα dα). Captum computes the same sum on its method's n + 1
+/// points: these are its points for method="riemann_trapezoid"; its default Gauss–Legendre nodes
+/// stop short of 0 and 1, so there the differences telescope to less than the full Δa. Summed over
+/// the layer it approximates F(x) − F(x') when every path from the input to the output passes the
+/// layer (the delta reports the gap).
 /// </summary>
 public sealed class LayerConductance(AttributionModel model, string layer, int steps = 50, bool attributeToLayerInput = false, AttributionSettings? settings = null)
     : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
