@@ -110,6 +110,20 @@ public class LayerFamilyTests
     }
 
     [Fact]
+    public void Noise_tunnel_wraps_layer_methods_at_the_layers_resolution()
+    {
+        using var model = TwoLayer(16);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 17);
+        var w2 = model.parameters().ToArray()[2].detach()[1];
+        // ∂y₁/∂a = W2[1] at every input: SmoothGrad of the layer gradient (x activation-free) is W2[1] whatever the noise.
+        using var smooth = new NoiseTunnel(new LayerGradientXActivation(model, "act1", multiplyByInputs: false), samples: 6, sigmaFraction: 0.3).Attribute(x, 1);
+        Assert.Equal(new long[] { 3, 4 }, smooth.Map.shape);
+        Assert.True(smooth.Map.allclose(w2.expand(3, 4), atol: 1e-12));
+        using var vargrad = new NoiseTunnel(new LayerGradientXActivation(model, "act1", multiplyByInputs: false), NoiseTunnelKind.VarGrad, samples: 6, sigmaFraction: 0.3).Attribute(x, 1);
+        Assert.True(vargrad.Map.abs().max().item<double>() < 1e-12);
+    }
+
+    [Fact]
     public void Layer_integrated_gradients_is_complete_through_a_nonlinear_rest_of_the_network()
     {
         using var model = Nets.Smooth(5, 6, 3, seed: 6);
