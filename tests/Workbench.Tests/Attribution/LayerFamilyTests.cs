@@ -151,6 +151,20 @@ public class LayerFamilyTests
         using var aRef = Hidden(model, b.unsqueeze(0));
         Assert.True((relu.Map.sum(1) - (a[.., 2] - aRef[0, 2])).abs().max().item<double>() < 1e-3);
         Assert.Equal("target", Assert.Throws<ArgumentException>(() => new NeuronGradient(model, "fc1", new long[] { 2 }).Attribute(x, 1)).ParamName);
+        // Conductance of unit 2 of act1 for output 1: ∂y₁/∂a₂ = W2[1, 2] everywhere, so it is W2[1, 2] × the unit's IG (same rule).
+        var w2 = model.parameters().ToArray()[2].detach()[1, 2].item<double>();
+        using var conductance = new NeuronConductance(model, "act1", new long[] { 2 }, steps: 300, rule: IntegrationRule.RiemannTrapezoid).Attribute(x, 1, b);
+        using var unitIg = new NeuronIntegratedGradients(model, "act1", new long[] { 2 }, steps: 300, rule: IntegrationRule.RiemannTrapezoid).Attribute(x, baselines: b);
+        Assert.True(conductance.Map.allclose(unitIg.Map * w2, atol: 1e-12));
+        // Over the units of the layer, the conductances add up to the input IG (every path passes act1).
+        using var total = torch.zeros_like(x);
+        for (long u = 0; u < 4; u++)
+        {
+            using var part = new NeuronConductance(model, "act1", new long[] { u }, steps: 8).Attribute(x, 1, b);
+            total.add_(part.Map);
+        }
+        using var inputIg = new IntegratedGradients(model, 8, IntegrationRule.RiemannTrapezoid).Attribute(x, 1, b);
+        Assert.True(total.allclose(inputIg.Map, atol: 1e-10));
         Assert.Equal("neuron", Assert.Throws<ArgumentOutOfRangeException>(() => new NeuronGradient(model, "fc1", new long[] { 4 }).Attribute(x)).ParamName);
     }
 }
