@@ -110,6 +110,29 @@ public class LayerFamilyTests
     }
 
     [Fact]
+    public void Layer_feature_ablation_credits_each_unit_or_group_with_the_drop()
+    {
+        using var model = TwoLayer(18);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 19);
+        var w2 = model.parameters().ToArray()[2].detach()[0];
+        using var a = Hidden(model, x);
+        // Linear after the layer: zeroing unit j drops W2[0, j] a_j.
+        using var units = new LayerFeatureAblation(model, "act1").Attribute(x, 0);
+        Assert.True(units.Map.allclose(a * w2, atol: 1e-12));
+        // Groups {0, 1} and {2, 3}: each unit gets its group's drop.
+        using var mask = torch.tensor(new long[] { 0, 0, 1, 1 });
+        using var groups = new LayerFeatureAblation(model, "act1", mask, settings: new AttributionSettings { MaxRowsPerPass = 2 }).Attribute(x, 0);
+        var contribution = a * w2;
+        using var expected = torch.cat(new[] { contribution[.., ..2].sum(1, keepdim: true).expand(3, 2), contribution[.., 2..].sum(1, keepdim: true).expand(3, 2) }, 1);
+        Assert.True(groups.Map.allclose(expected, atol: 1e-12));
+        // A baseline value other than 0, at the input of fc2 (= act1's output).
+        using var shifted = new LayerFeatureAblation(model, "fc2", layerBaseline: 0.5, attributeToLayerInput: true).Attribute(x, 0);
+        Assert.True(shifted.Map.allclose((a - 0.5) * w2, atol: 1e-12));
+        using var fractional = torch.zeros(4);
+        Assert.Equal("layerMask", Assert.Throws<ArgumentException>(() => new LayerFeatureAblation(model, "act1", fractional).Attribute(x, 0)).ParamName);
+    }
+
+    [Fact]
     public void Noise_tunnel_wraps_layer_methods_at_the_layers_resolution()
     {
         using var model = TwoLayer(16);

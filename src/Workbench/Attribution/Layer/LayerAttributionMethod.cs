@@ -255,3 +255,66 @@ public sealed class LayerConductance(AttributionModel model, string layer, int s
         return new(conductance!, conductance!.flatten(1).sum(1) - gap);
     }
 }
+
+/// <summary>
+/// Captum's LayerFeatureAblation: each unit of a layer — or each group of units of
+/// <see cref="LayerMask"/> (ids per unit, shared by the batch, broadcast from e.g. [K, 1, 1]) — is
+/// replaced by <see cref="LayerBaseline"/> (0 by default, as Captum) in the forward pass, and
+/// credited with the drop of the target score; every unit of a group gets the group's drop. Map at
+/// the layer's resolution; the (unit, example) passes are chunked to the memory budget.
+/// </summary>
+public sealed class LayerFeatureAblation(AttributionModel model, string layer, Tensor? layerMask = null, double layerBaseline = 0,
+    bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public Tensor? LayerMask { get; } = layerMask;
+    public double LayerBaseline { get; } = layerBaseline;
+    public override string Name => "LayerFeatureAblation";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters) { ["layer_baseline"] = LayerBaseline };
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        var probe = LayerValue(c.Inputs.narrow(0, 0, 1));
+        var unitShape = probe.shape[1..];
+        var ids = ResolveLayerMask(unitShape, c.Inputs.device); // [U]
+        long features = ids.max().item<long>() + 1;
+        var full = c.Target.Score(c.OutputAtInputs);
+        var scores = torch.empty(features * c.BatchSize, c.Inputs.dtype, c.Inputs.device);
+        Tensor? keep = null; // per row of the current pass: 1 for the units left alone, [n, ...layer]
+        var module = HookScope.Layer(RequireModule(), Layer);
+        using var hooks = new HookScope();
+        Tensor Ablate(Tensor v) => v * keep! + LayerBaseline * (1 - keep!);
+        if (AttributeToLayerInput) hooks.AddPre(Layer, module, Ablate);
+        else hooks.Add(Layer, module, (input, output) => Ablate(output));
+        ActiveHooks = hooks;
+        try
+        {
+            ForEachChunk(features * c.BatchSize, (start, n) =>
+            {
+                var (example, feature) = RowIndices(c, start, n);
+                keep = (1 - nn.functional.one_hot(feature, features)).index_select(1, ids).to_type(probe.dtype).reshape(new[] { n }.Concat(unitShape).ToArray());
+                using var noGrad = torch.no_grad();
+                scores.narrow(0, start, n).copy_(c.Target.Score(HookedForward(c.Inputs.index_select(0, example)), start));
+            });
+        }
+        finally { ActiveHooks = null; }
+        var drop = full.unsqueeze(0) - scores.reshape(features, c.BatchSize); // [M, B]
+        return new(drop.t().index_select(1, ids).reshape(new[] { c.BatchSize }.Concat(unitShape).ToArray()));
+    }
+
+    Tensor ResolveLayerMask(long[] unitShape, Device device)
+    {
+        long units = unitShape.Aggregate(1L, (a, b) => a * b);
+        if (LayerMask is null) return torch.arange(units, dtype: ScalarType.Int64, device: device);
+        if (LayerMask.is_floating_point() || LayerMask.dtype == ScalarType.Bool)
+            throw new ArgumentException($"layerMask must hold integer group ids; got {LayerMask.dtype}.", "layerMask");
+        var m = LayerMask.dim() == unitShape.Length + 1 && LayerMask.shape[0] == 1 ? LayerMask[0] : LayerMask;
+        try { m = m.to_type(ScalarType.Int64).expand(unitShape).flatten().contiguous().to(device); }
+        catch (Exception e) when (e is ArgumentException or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new ArgumentException($"layerMask of shape [{string.Join(", ", LayerMask.shape)}] does not broadcast to the layer's value per example [{string.Join(", ", unitShape)}] (one mask for the batch).", "layerMask", e);
+        }
+        if (m.min().item<long>() < 0) throw new ArgumentException("layerMask ids must be >= 0.", "layerMask");
+        return m;
+    }
+}
