@@ -133,6 +133,29 @@ public class LayerFamilyTests
     }
 
     [Fact]
+    public void Layer_gradient_shap_and_deeplift_shap_average_over_the_baselines()
+    {
+        using var model = TwoLayer(20);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 21);
+        using var set = Nets.Inputs(new long[] { 2, 5 }, seed: 22);
+        var w2 = model.parameters().ToArray()[2].detach()[2];
+        using var a = Hidden(model, x);
+        using var aSet = Hidden(model, set); // [2, 4]
+        // Linear after the layer: each sample gives W2 ⊙ (a(x) − a(b)) exactly; DeepLiftShap averages over both baselines.
+        using var dls = new LayerDeepLiftShap(model, "act1").Attribute(x, 2, set);
+        Assert.True(dls.Map.allclose((a - aSet.mean(new long[] { 0 })) * w2, atol: 1e-12));
+        Assert.True(dls.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        // One baseline and no noise: LayerGradientShap is exact too, whatever α.
+        using var one = set[0].unsqueeze(0);
+        using var gs = new LayerGradientShap(model, "act1", samples: 5, seed: 3).Attribute(x, 2, one);
+        Assert.True(gs.Map.allclose((a - aSet[0]) * w2, atol: 1e-12));
+        // Grouped to the budget: the same draws, the same map.
+        using var noisy = new LayerGradientShap(model, "act1", samples: 7, stdev: 0.2, seed: 4).Attribute(x, 2, set);
+        using var grouped = new LayerGradientShap(model, "act1", samples: 7, stdev: 0.2, seed: 4, settings: new AttributionSettings { MaxRowsPerPass = 4 }).Attribute(x, 2, set);
+        Assert.True(grouped.Map.allclose(noisy.Map, atol: 1e-12));
+    }
+
+    [Fact]
     public void Noise_tunnel_wraps_layer_methods_at_the_layers_resolution()
     {
         using var model = TwoLayer(16);

@@ -33,17 +33,29 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
     {
         var module = method.RequireModule();
         using var hooks = new HookScope();
+        Tensor? tapped = null; // the layer's value in the paired pass, an alias the rest of the network consumes
+        Tensor Tap(Tensor v)
+        {
+            tapped = v.alias();
+            return tapped.alias();
+        }
+        bool tapOutput = layer is not null && !toLayerInput;
         foreach (var (name, leaf) in HookScope.Leaves(module, m => HookScope.IsActivation(m) || IsMaxPool(m)))
         {
             ModifiedGradient.Rule rule = IsMaxPool(leaf) ? (i, o, g) => MaxPoolRule(leaf, i, o, g) : (i, o, g) => BothHalves(g, Rescale(leaf, i, o));
-            hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, rule));
+            // A ruled layer that is also the tapped one gets one hook, rule then tap: TorchSharp keeps a
+            // module's hooks in a dictionary, whose order is not the order they were added once hooks
+            // have been removed, and the tap must see the rule's output (the multiplier from above).
+            if (tapOutput && name == layer)
+                hooks.Add(name, leaf, (input, output) => Tap(ModifiedGradient.Replace(input, output, rule)));
+            else
+                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, rule));
         }
-        Tensor? tapped = null; // the layer's value in the paired pass, an alias the rest of the network consumes
-        if (layer is not null)
+        if (layer is not null && (toLayerInput || !hooks.Fired.ContainsKey(layer)))
         {
             var tap = HookScope.Layer(module, layer);
-            if (toLayerInput) hooks.AddPre($"{layer} (tap)", tap, v => { tapped = v.alias(); return tapped.alias(); });
-            else hooks.Add($"{layer} (tap)", tap, (input, output) => { tapped = output.alias(); return tapped.alias(); }); // after the rule's hook: the multiplier from above
+            if (toLayerInput) hooks.AddPre($"{layer} (input tap)", tap, Tap);
+            else hooks.Add(layer, tap, (input, output) => Tap(output));
         }
         Tensor? map = layer is null ? torch.zeros_like(c.Inputs) : null;
         var delta = torch.zeros(c.BatchSize, c.Inputs.dtype, c.Inputs.device);

@@ -318,3 +318,50 @@ public sealed class LayerFeatureAblation(AttributionModel model, string layer, T
         return m;
     }
 }
+
+/// <summary>
+/// Captum's LayerGradientShap: GradientSHAP at a layer — the layer's gradient at x' + α(x + ε − x')
+/// times the change of the layer's value between the noisy input and the baseline,
+/// a(x + ε) − a(x'), averaged over samples (baselines drawn from the set, α ~ U(0, 1), ε ~ N(0, stdev²)).
+/// </summary>
+public sealed class LayerGradientShap(AttributionModel model, string layer, int samples = 50, double stdev = 0.0, int seed = 0, bool multiplyByInputs = true,
+    bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public int Samples { get; } = samples >= 1 ? samples : throw new ArgumentOutOfRangeException(nameof(samples), samples, "samples must be >= 1.");
+    public double Stdev { get; } = stdev >= 0 ? stdev : throw new ArgumentOutOfRangeException(nameof(stdev), stdev, "stdev must be >= 0.");
+    public int Seed { get; } = seed;
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "LayerGradientShap";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters)
+    {
+        ["samples"] = Samples, ["stdev"] = Stdev, ["seed"] = Seed, ["multiply_by_inputs"] = MultiplyByInputs,
+    };
+    protected override bool UsesBaselines => true;
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        Tensor? sum = null;
+        GradientShap.ForEachSampleGroup(this, c, BaselineSet(c), Samples, Stdev, Seed, (first, x, baseline, alpha) =>
+        {
+            var (_, g) = LayerGradient(baseline + alpha * (x - baseline), c.Target, first);
+            var term = MultiplyByInputs ? g * (LayerValue(x) - LayerValue(baseline)) : g;
+            sum ??= torch.zeros(new[] { c.BatchSize }.Concat(term.shape.Skip(1)).ToArray(), term.dtype, term.device).MoveToOuterDisposeScope();
+            sum.index_add_(0, RowIndices(c, first, x.shape[0]).Example, term, 1);
+        });
+        return new(sum! / Samples);
+    }
+}
+
+/// <summary>Captum's LayerDeepLiftShap: <see cref="LayerDeepLift"/> against each baseline of a set [K, ...], averaged.</summary>
+public sealed class LayerDeepLiftShap(AttributionModel model, string layer, bool multiplyByInputs = true, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "LayerDeepLiftShap";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters) { ["multiply_by_inputs"] = MultiplyByInputs };
+    protected override bool UsesBaselines => true;
+
+    protected override AttributionOutput Compute(AttributionContext c) =>
+        AverageOverBaselines(c, BaselineSet(c), baseline => DeepLift.Explain(this, c, baseline, MultiplyByInputs, Layer, AttributeToLayerInput));
+}
