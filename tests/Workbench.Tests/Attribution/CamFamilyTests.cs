@@ -135,6 +135,26 @@ public class CamFamilyTests
     }
 
     [Fact]
+    public void Aug_smooth_averages_the_maps_of_flipped_and_scaled_inputs_flipped_back()
+    {
+        using var model = OneConv(9, pool: false);
+        using var x = Nets.Inputs(new long[] { 3, 1, 6, 6 }, seed: 10);
+        using var expected = torch.zeros(3, 1, 6, 6, ScalarType.Float64);
+        foreach (bool flip in new[] { false, true })
+            foreach (double factor in new[] { 0.9, 1.0, 1.1 })
+            {
+                using var augmented = (flip ? x.flip(3) : x) * factor;
+                using var one = new AblationCam(model, "act").Attribute(augmented, Classes);
+                expected.add_(flip ? one.Map.flip(3) : one.Map);
+            }
+        expected.div_(6);
+        using var smooth = new AblationCam(model, "act", settings: new AttributionSettings { MaxRowsPerPass = 2 }) { AugSmooth = true }.Attribute(x, Classes);
+        Close(expected, smooth.Map, "Ablation-CAM with aug_smooth");
+        using var plain = new AblationCam(model, "act").Attribute(x, Classes);
+        Assert.False(plain.Map.allclose(smooth.Map, atol: 1e-6)); // the flat head is not flip-invariant
+    }
+
+    [Fact]
     public void Cam_methods_refuse_a_layer_without_feature_maps()
     {
         using var model = OneConv(7, pool: true);

@@ -11,13 +11,23 @@ namespace Workbench.Attribution;
 /// Unlike pytorch-grad-cam, maps are not min-max scaled per image (a display step:
 /// Visualization's normalisation), so they keep the units of the paper's definition.
 /// <see cref="EigenSmooth"/> (pytorch-grad-cam's eigen_smooth) replaces the sum over channels by the
-/// first principal component of the per-channel terms, as Eigen-CAM does with the raw activations.
+/// first principal component of the per-channel terms, as Eigen-CAM does with the raw activations;
+/// <see cref="AugSmooth"/> (its aug_smooth) averages the maps of test-time augmentations.
 /// </summary>
 public abstract class CamAttribution(AttributionModel model, string layer, bool relu, AttributionSettings? settings) : AttributionMethod(model, settings)
 {
     public string Layer { get; } = layer ?? throw new ArgumentNullException(nameof(layer));
     public bool Relu { get; } = relu;
-    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["layer"] = Layer, ["relu"] = Relu, ["eigen_smooth"] = Project };
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>
+    {
+        ["layer"] = Layer, ["relu"] = Relu, ["eigen_smooth"] = Project, ["aug_smooth"] = AugSmooth,
+    };
+
+    /// <summary>
+    /// pytorch-grad-cam's aug_smooth: the map averaged over its test-time augmentations (ttach's
+    /// horizontal flip × brightness factors 0.9, 1, 1.1), each flipped back first; six times the cost.
+    /// </summary>
+    public bool AugSmooth { get; init; }
 
     /// <summary>The map is the first principal component of the per-channel terms instead of their sum (pytorch-grad-cam's eigen_smooth).</summary>
     public bool EigenSmooth { get; init; }
@@ -25,10 +35,41 @@ public abstract class CamAttribution(AttributionModel model, string layer, bool 
     /// <summary>True when the channel terms are projected on their first principal component rather than summed.</summary>
     protected virtual bool Project => EigenSmooth;
 
-    /// <summary>Rows per chunk relative to plain passes (Score-CAM and Ablation-CAM expand every example K times).</summary>
-    protected virtual int ExamplesPerRow => 1;
-
     protected override AttributionOutput Compute(AttributionContext c)
+    {
+        if (!AugSmooth) return new(Maps(c));
+        if (c.Inputs.dim() != 4) throw new ArgumentException($"aug_smooth flips images [batch, channels, height, width]; got [{string.Join(", ", c.Inputs.shape)}].", "inputs");
+        Tensor? sum = null;
+        int count = 0;
+        var outputs = new List<Tensor>(); // each augmentation's output at its inputs, owned here (chunks would dispose it)
+        try
+        {
+            foreach (bool flip in new[] { false, true })
+                foreach (double factor in new[] { 0.9, 1.0, 1.1 })
+                {
+                    var x = (flip ? c.Inputs.flip(3) : c.Inputs) * factor;
+                    var output = new Lazy<Tensor>(() =>
+                    {
+                        using var noGrad = torch.no_grad();
+                        var o = Scores(x).DetachFromDisposeScope();
+                        outputs.Add(o);
+                        return o;
+                    });
+                    var map = Maps(c with { Inputs = x, LazyOutput = output });
+                    if (flip) map = map.flip(3);
+                    sum = sum is null ? map : sum.add_(map);
+                    count++;
+                }
+        }
+        finally
+        {
+            foreach (var o in outputs) o.Dispose();
+        }
+        return new(sum! / count);
+    }
+
+    /// <summary>The maps of a batch: per chunk of examples, the channel terms summed (or projected), ReLU'd, upsampled.</summary>
+    Tensor Maps(AttributionContext c)
     {
         var maps = new List<Tensor>();
         ForEachChunk(c.BatchSize, (s, n) =>
@@ -37,8 +78,8 @@ public abstract class CamAttribution(AttributionModel model, string layer, bool 
             var cam = Project ? Projection(terms) : terms.sum(1, keepdim: true);
             if (Relu) cam = nn.functional.relu(cam);
             maps.Add(GradCam.Upsample(cam, c.Inputs).MoveToOuterDisposeScope());
-        }, ExamplesPerRow);
-        return new(maps.Count == 1 ? maps[0] : torch.cat(maps.ToArray()));
+        });
+        return maps.Count == 1 ? maps[0] : torch.cat(maps.ToArray());
     }
 
     /// <summary>The method's per-channel terms at layer resolution [n, K, h, w] (e.g. w_k A_k) for examples [first, first + n); the map is their sum.</summary>
