@@ -48,6 +48,16 @@ public static class AttributionBenchmark
             ("DeepLift", () => new DeepLift(model), (xs, _) => RawGradient(model, torch.cat(new[] { xs, torch.zeros_like(xs) }))),
             ("GradCam", () => new GradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
             ("Lrp", () => new Lrp(model, LrpComposite.EpsilonPlus()), (xs, _) => RawGradient(model, xs)),
+            // The CAM family and layer methods: one forward and backward (the layer's gradient), or K forward passes.
+            ("GradCamPlusPlus", () => new GradCamPlusPlus(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            ("XGradCam", () => new XGradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            ("HiResCam", () => new HiResCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            ("LayerCam", () => new LayerCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            ("LayerGradCam", () => new LayerGradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            ("LayerIntegratedGradients", () => new LayerIntegratedGradients(model, "act2", n, IntegrationRule.RiemannMiddle), RawIg(model, n)),
+            ("EigenCam", () => new EigenCam(model, "act2"), (xs, _) => { using var noGrad = torch.no_grad(); return model.call(xs); }),
+            ("ScoreCam", () => new ScoreCam(model, "act2"), RawForwards(model, Channels(model, x, "act2"))),
+            ("AblationCam", () => new AblationCam(model, "act2"), RawForwards(model, Channels(model, x, "act2"))),
         };
         var timings = new List<MethodTiming>();
         using (var task = progress.Start("bench attribution", cases.Length))
@@ -116,6 +126,31 @@ public static class AttributionBenchmark
         }
         return x * sum / n;
     };
+
+    /// <summary>K forward passes of the batch without gradients (Score-CAM and Ablation-CAM evaluate K variants of every image).</summary>
+    static Func<Tensor, Tensor, Tensor> RawForwards(nn.Module<Tensor, Tensor> model, long k) => (x, _) =>
+    {
+        using var noGrad = torch.no_grad();
+        var sum = torch.zeros(x.shape[0]);
+        for (long i = 0; i < k; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            sum.add_(model.call(x)[.., 3]);
+        }
+        return sum;
+    };
+
+    /// <summary>The channels of a layer's output (one forward of one image).</summary>
+    static long Channels(nn.Module<Tensor, Tensor> model, Tensor x, string layer)
+    {
+        long channels = 0;
+        using var hooks = new HookScope();
+        hooks.Add(layer, HookScope.Layer(model, layer), (input, output) => { channels = output.shape[1]; return output; });
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        model.call(x.narrow(0, 0, 1));
+        return channels;
+    }
 
     static Func<Tensor, Tensor, Tensor> RawSmoothGrad(nn.Module<Tensor, Tensor> model, int n) => (x, _) =>
     {

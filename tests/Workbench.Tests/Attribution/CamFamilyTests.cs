@@ -122,6 +122,36 @@ public class CamFamilyTests
         Close(expected, eigen.Map, "Eigen-CAM");
         using var other = new EigenCam(model, "act").Attribute(x, 1);
         Assert.True(other.Map.equal(eigen.Map).all().item<bool>()); // class-agnostic
+
+        // eigen_smooth on Grad-CAM: the terms v_k A_1 with v = (w_0, 2 w_1), w = W[c] / 36, are rank one too:
+        // the projection is ±|v| (A_1 − mean A_1), signed to agree with the plain map (Σ_k v_k) A_1.
+        var w = model.parameters().ToArray()[2].detach()[1] / 36;
+        var v = w * torch.tensor(new[] { 1.0, 2.0 }, ScalarType.Float64);
+        double sign = Math.Sign(v.sum().item<double>()), norm = v.norm().item<double>();
+        using var smoothExpected = nn.functional.relu(sign * norm * (first - first.mean(new long[] { 2, 3 }, keepdim: true)));
+        using var smooth = new GradCam(model, "act") { EigenSmooth = true }.Attribute(x, 1);
+        Close(smoothExpected, smooth.Map, "Grad-CAM with eigen_smooth");
+        Assert.Equal(true, smooth.Parameters["eigen_smooth"]);
+    }
+
+    [Fact]
+    public void Aug_smooth_averages_the_maps_of_flipped_and_scaled_inputs_flipped_back()
+    {
+        using var model = OneConv(9, pool: false);
+        using var x = Nets.Inputs(new long[] { 3, 1, 6, 6 }, seed: 10);
+        using var expected = torch.zeros(3, 1, 6, 6, ScalarType.Float64);
+        foreach (bool flip in new[] { false, true })
+            foreach (double factor in new[] { 0.9, 1.0, 1.1 })
+            {
+                using var augmented = (flip ? x.flip(3) : x) * factor;
+                using var one = new AblationCam(model, "act").Attribute(augmented, Classes);
+                expected.add_(flip ? one.Map.flip(3) : one.Map);
+            }
+        expected.div_(6);
+        using var smooth = new AblationCam(model, "act", settings: new AttributionSettings { MaxRowsPerPass = 2 }) { AugSmooth = true }.Attribute(x, Classes);
+        Close(expected, smooth.Map, "Ablation-CAM with aug_smooth");
+        using var plain = new AblationCam(model, "act").Attribute(x, Classes);
+        Assert.False(plain.Map.allclose(smooth.Map, atol: 1e-6)); // the flat head is not flip-invariant
     }
 
     [Fact]

@@ -237,6 +237,21 @@ public class LayerAndBackpropTests
     }
 
     [Fact]
+    public void Lrp0_on_a_relu_cnn_without_biases_is_input_times_gradient()
+    {
+        // Strided and padded convolutions (the transposed convolution must restore the input size) and max pooling.
+        TorchRuntime.Seed(21);
+        using var model = nn.Sequential(("conv1", nn.Conv2d(1, 3, 3, stride: 2, padding: 1, bias: false)), ("act1", nn.ReLU()),
+            ("conv2", nn.Conv2d(3, 4, 2, bias: false)), ("act2", nn.ReLU()), ("pool", nn.MaxPool2d(2)),
+            ("flatten", nn.Flatten()), ("fc", nn.Linear(4 * 2 * 2, 3, hasBias: false)));
+        model.to(ScalarType.Float64);
+        using var x = Nets.Inputs(new long[] { 2, 1, 10, 10 }, seed: 22, 0, 1); // 10 -> 5 with stride 2: the transposed conv needs an output padding of 1
+        using var lrp = new Lrp(model, LrpComposite.Uniform(new EpsilonRule(1e-12))).Attribute(x, 2);
+        using var ixg = new InputXGradient(model).Attribute(x, 2);
+        Assert.True(lrp.Map.allclose(ixg.Map, atol: 1e-8), $"max difference {(lrp.Map - ixg.Map).abs().max().item<double>()}");
+    }
+
+    [Fact]
     public void Lrp_refuses_layers_it_has_no_rule_for()
     {
         TorchRuntime.Seed(15);
@@ -253,9 +268,13 @@ public class LayerAndBackpropTests
     {
         using var model = Nets.Cnn(17);
         using var x = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 18);
-        using var ggc = new GuidedGradCam(model, "act2").Attribute(x, 1);
         using var gb = new GuidedBackprop(model).Attribute(x, 1);
+        using var smooth = new GuidedGradCam(model, "act2", LayerInterpolation.Bilinear).Attribute(x, 1);
         using var gc = new GradCam(model, "act2").Attribute(x, 1);
-        Assert.True(ggc.Map.allclose(gb.Map * gc.Map, atol: 1e-12));
+        Assert.True(smooth.Map.allclose(gb.Map * gc.Map, atol: 1e-12));
+        // Captum's default: the ReLU'd layer map upsampled by nearest neighbours.
+        using var nearest = new GuidedGradCam(model, "act2").Attribute(x, 1);
+        using var layerMap = new LayerGradCam(model, "act2", relu: true).Attribute(x, 1);
+        Assert.True(nearest.Map.allclose(gb.Map * LayerAttribution.Interpolate(layerMap.Map, 8, 8), atol: 1e-12));
     }
 }

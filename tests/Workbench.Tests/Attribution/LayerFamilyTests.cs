@@ -84,6 +84,92 @@ public class LayerFamilyTests
     }
 
     [Fact]
+    public void Layer_deeplift_gives_the_layer_units_contributions()
+    {
+        using var model = TwoLayer(11);
+        using var x = Nets.Inputs(new long[] { 4, 5 }, seed: 12);
+        using var b = Nets.Inputs(new long[] { 5 }, seed: 13);
+        var w2 = model.parameters().ToArray()[2].detach()[0];
+        using var a = Hidden(model, x);
+        using var aRef = Hidden(model, b.unsqueeze(0));
+        using var expected = (a - aRef) * w2;
+        using var atActivation = new LayerDeepLift(model, "act1").Attribute(x, 0, b);
+        Assert.True(atActivation.Map.allclose(expected, atol: 1e-12));
+        Assert.True(atActivation.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        using var atInput = new LayerDeepLift(model, "fc2", attributeToLayerInput: true).Attribute(x, 0, b);
+        Assert.True(atInput.Map.allclose(expected, atol: 1e-12));
+        // Before the ReLU: Δz ⊙ (Δa/Δz) W2 = Δa W2 wherever z moved (and Δa = 0 where it did not).
+        using var preActivation = new LayerDeepLift(model, "fc1").Attribute(x, 0, b);
+        Assert.True(preActivation.Map.allclose(expected, atol: 1e-10));
+        // Summation-to-delta at a conv layer of a CNN with max pooling.
+        using var cnn = Nets.Cnn(14, pool: true);
+        using var xi = Nets.Inputs(new long[] { 2, 1, 8, 8 }, seed: 15);
+        using var conv = new LayerDeepLift(cnn, "conv2").Attribute(xi, 1);
+        Assert.Equal(new long[] { 2, 6, 8, 8 }, conv.Map.shape);
+        Assert.True(conv.ConvergenceDelta!.abs().max().item<double>() < 1e-8);
+    }
+
+    [Fact]
+    public void Layer_feature_ablation_credits_each_unit_or_group_with_the_drop()
+    {
+        using var model = TwoLayer(18);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 19);
+        var w2 = model.parameters().ToArray()[2].detach()[0];
+        using var a = Hidden(model, x);
+        // Linear after the layer: zeroing unit j drops W2[0, j] a_j.
+        using var units = new LayerFeatureAblation(model, "act1").Attribute(x, 0);
+        Assert.True(units.Map.allclose(a * w2, atol: 1e-12));
+        // Groups {0, 1} and {2, 3}: each unit gets its group's drop.
+        using var mask = torch.tensor(new long[] { 0, 0, 1, 1 });
+        using var groups = new LayerFeatureAblation(model, "act1", mask, settings: new AttributionSettings { MaxRowsPerPass = 2 }).Attribute(x, 0);
+        var contribution = a * w2;
+        using var expected = torch.cat(new[] { contribution[.., ..2].sum(1, keepdim: true).expand(3, 2), contribution[.., 2..].sum(1, keepdim: true).expand(3, 2) }, 1);
+        Assert.True(groups.Map.allclose(expected, atol: 1e-12));
+        // A baseline value other than 0, at the input of fc2 (= act1's output).
+        using var shifted = new LayerFeatureAblation(model, "fc2", layerBaseline: 0.5, attributeToLayerInput: true).Attribute(x, 0);
+        Assert.True(shifted.Map.allclose((a - 0.5) * w2, atol: 1e-12));
+        using var fractional = torch.zeros(4);
+        Assert.Equal("layerMask", Assert.Throws<ArgumentException>(() => new LayerFeatureAblation(model, "act1", fractional).Attribute(x, 0)).ParamName);
+    }
+
+    [Fact]
+    public void Layer_gradient_shap_and_deeplift_shap_average_over_the_baselines()
+    {
+        using var model = TwoLayer(20);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 21);
+        using var set = Nets.Inputs(new long[] { 2, 5 }, seed: 22);
+        var w2 = model.parameters().ToArray()[2].detach()[2];
+        using var a = Hidden(model, x);
+        using var aSet = Hidden(model, set); // [2, 4]
+        // Linear after the layer: each sample gives W2 ⊙ (a(x) − a(b)) exactly; DeepLiftShap averages over both baselines.
+        using var dls = new LayerDeepLiftShap(model, "act1").Attribute(x, 2, set);
+        Assert.True(dls.Map.allclose((a - aSet.mean(new long[] { 0 })) * w2, atol: 1e-12));
+        Assert.True(dls.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        // One baseline and no noise: LayerGradientShap is exact too, whatever α.
+        using var one = set[0].unsqueeze(0);
+        using var gs = new LayerGradientShap(model, "act1", samples: 5, seed: 3).Attribute(x, 2, one);
+        Assert.True(gs.Map.allclose((a - aSet[0]) * w2, atol: 1e-12));
+        // Grouped to the budget: the same draws, the same map.
+        using var noisy = new LayerGradientShap(model, "act1", samples: 7, stdev: 0.2, seed: 4).Attribute(x, 2, set);
+        using var grouped = new LayerGradientShap(model, "act1", samples: 7, stdev: 0.2, seed: 4, settings: new AttributionSettings { MaxRowsPerPass = 4 }).Attribute(x, 2, set);
+        Assert.True(grouped.Map.allclose(noisy.Map, atol: 1e-12));
+    }
+
+    [Fact]
+    public void Noise_tunnel_wraps_layer_methods_at_the_layers_resolution()
+    {
+        using var model = TwoLayer(16);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 17);
+        var w2 = model.parameters().ToArray()[2].detach()[1];
+        // ∂y₁/∂a = W2[1] at every input: SmoothGrad of the layer gradient (x activation-free) is W2[1] whatever the noise.
+        using var smooth = new NoiseTunnel(new LayerGradientXActivation(model, "act1", multiplyByInputs: false), samples: 6, sigmaFraction: 0.3).Attribute(x, 1);
+        Assert.Equal(new long[] { 3, 4 }, smooth.Map.shape);
+        Assert.True(smooth.Map.allclose(w2.expand(3, 4), atol: 1e-12));
+        using var vargrad = new NoiseTunnel(new LayerGradientXActivation(model, "act1", multiplyByInputs: false), NoiseTunnelKind.VarGrad, samples: 6, sigmaFraction: 0.3).Attribute(x, 1);
+        Assert.True(vargrad.Map.abs().max().item<double>() < 1e-12);
+    }
+
+    [Fact]
     public void Layer_integrated_gradients_is_complete_through_a_nonlinear_rest_of_the_network()
     {
         using var model = Nets.Smooth(5, 6, 3, seed: 6);
@@ -111,6 +197,20 @@ public class LayerFamilyTests
         using var aRef = Hidden(model, b.unsqueeze(0));
         Assert.True((relu.Map.sum(1) - (a[.., 2] - aRef[0, 2])).abs().max().item<double>() < 1e-3);
         Assert.Equal("target", Assert.Throws<ArgumentException>(() => new NeuronGradient(model, "fc1", new long[] { 2 }).Attribute(x, 1)).ParamName);
+        // Conductance of unit 2 of act1 for output 1: ∂y₁/∂a₂ = W2[1, 2] everywhere, so it is W2[1, 2] × the unit's IG (same rule).
+        var w2 = model.parameters().ToArray()[2].detach()[1, 2].item<double>();
+        using var conductance = new NeuronConductance(model, "act1", new long[] { 2 }, steps: 300, rule: IntegrationRule.RiemannTrapezoid).Attribute(x, 1, b);
+        using var unitIg = new NeuronIntegratedGradients(model, "act1", new long[] { 2 }, steps: 300, rule: IntegrationRule.RiemannTrapezoid).Attribute(x, baselines: b);
+        Assert.True(conductance.Map.allclose(unitIg.Map * w2, atol: 1e-12));
+        // Over the units of the layer, the conductances add up to the input IG (every path passes act1).
+        using var total = torch.zeros_like(x);
+        for (long u = 0; u < 4; u++)
+        {
+            using var part = new NeuronConductance(model, "act1", new long[] { u }, steps: 8).Attribute(x, 1, b);
+            total.add_(part.Map);
+        }
+        using var inputIg = new IntegratedGradients(model, 8, IntegrationRule.RiemannTrapezoid).Attribute(x, 1, b);
+        Assert.True(total.allclose(inputIg.Map, atol: 1e-10));
         Assert.Equal("neuron", Assert.Throws<ArgumentOutOfRangeException>(() => new NeuronGradient(model, "fc1", new long[] { 4 }).Attribute(x)).ParamName);
     }
 }

@@ -23,17 +23,41 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
 
     protected override AttributionOutput Compute(AttributionContext c) => Explain(this, c, BaselinePerExample(c), MultiplyByInputs);
 
-    /// <summary>DeepLIFT of every example against its baseline (<paramref name="baseline"/> [B, ...]); also Σ map − (F(x) − F(x')).</summary>
-    internal static AttributionOutput Explain(AttributionMethod method, AttributionContext c, Tensor baseline, bool multiplyByInputs)
+    /// <summary>
+    /// DeepLIFT of every example against its baseline (<paramref name="baseline"/> [B, ...]); also
+    /// Σ map − (F(x) − F(x')). With <paramref name="layer"/>, the contributions of that layer's units
+    /// (its output, or its input with <paramref name="toLayerInput"/>): Δa ⊙ the multiplier arriving there.
+    /// </summary>
+    internal static AttributionOutput Explain(AttributionMethod method, AttributionContext c, Tensor baseline, bool multiplyByInputs,
+        string? layer = null, bool toLayerInput = false)
     {
         var module = method.RequireModule();
         using var hooks = new HookScope();
+        Tensor? tapped = null; // the layer's value in the paired pass, an alias the rest of the network consumes
+        Tensor Tap(Tensor v)
+        {
+            tapped = v.alias();
+            return tapped.alias();
+        }
+        bool tapOutput = layer is not null && !toLayerInput;
         foreach (var (name, leaf) in HookScope.Leaves(module, m => HookScope.IsActivation(m) || IsMaxPool(m)))
         {
             ModifiedGradient.Rule rule = IsMaxPool(leaf) ? (i, o, g) => MaxPoolRule(leaf, i, o, g) : (i, o, g) => BothHalves(g, Rescale(leaf, i, o));
-            hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, rule));
+            // A ruled layer that is also the tapped one gets one hook, rule then tap: TorchSharp keeps a
+            // module's hooks in a dictionary, whose order is not the order they were added once hooks
+            // have been removed, and the tap must see the rule's output (the multiplier from above).
+            if (tapOutput && name == layer)
+                hooks.Add(name, leaf, (input, output) => Tap(ModifiedGradient.Replace(input, output, rule)));
+            else
+                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, rule));
         }
-        var map = torch.zeros_like(c.Inputs);
+        if (layer is not null && (toLayerInput || !hooks.Fired.ContainsKey(layer)))
+        {
+            var tap = HookScope.Layer(module, layer);
+            if (toLayerInput) hooks.AddPre($"{layer} (input tap)", tap, Tap);
+            else hooks.Add(layer, tap, (input, output) => Tap(output));
+        }
+        Tensor? map = layer is null ? torch.zeros_like(c.Inputs) : null;
         var delta = torch.zeros(c.BatchSize, c.Inputs.dtype, c.Inputs.device);
         // Chunk over examples; each pass carries [x_chunk; x'_chunk] so every rule sees its pairs.
         method.ForEachChunkOf(c.BatchSize, (s, n) =>
@@ -49,13 +73,25 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
             var reference = c.Target.Score(output.narrow(0, n, n), s);
             // Both halves are seeded (as Captum does): the max-pool rule reads the baseline half's
             // gradient; every rule keeps the two halves' gradients equal, so the input half is unchanged.
-            var grad = method.Model.Gradient(scores.sum() + reference.sum(), both).narrow(0, 0, n);
+            var seed = scores.sum() + reference.sum();
+            Tensor grad, difference;
+            if (tapped is null)
+            {
+                grad = method.Model.Gradient(seed, both).narrow(0, 0, n);
+                difference = x - xb;
+            }
+            else
+            {
+                grad = method.Model.Gradient(seed, tapped, toLayerInput ? $"the input of layer '{layer}'" : $"layer '{layer}'").narrow(0, 0, n);
+                difference = tapped.detach().narrow(0, 0, n) - tapped.detach().narrow(0, n, n);
+                map ??= torch.zeros(new[] { c.BatchSize }.Concat(grad.shape.Skip(1)).ToArray(), grad.dtype, grad.device).MoveToOuterDisposeScope();
+            }
             using var noGrad = torch.no_grad();
-            var contributions = (x - xb) * grad;
-            map.narrow(0, s, n).copy_(multiplyByInputs ? contributions : grad);
+            var contributions = difference * grad;
+            map!.narrow(0, s, n).copy_(multiplyByInputs ? contributions : grad);
             delta.narrow(0, s, n).copy_(contributions.flatten(1).sum(1) - (scores - reference));
         }, examplesPerRow: 2);
-        return new(map, multiplyByInputs ? delta : null);
+        return new(map!, multiplyByInputs ? delta : null);
     }
 
     static bool IsMaxPool(nn.Module m) => m is TorchSharp.Modules.MaxPool1d or TorchSharp.Modules.MaxPool2d or TorchSharp.Modules.MaxPool3d;
@@ -136,4 +172,22 @@ public sealed class DeepLiftShap(AttributionModel model, bool multiplyByInputs =
 
     protected override AttributionOutput Compute(AttributionContext c) =>
         AverageOverBaselines(c, BaselineSet(c), baseline => DeepLift.Explain(this, c, baseline, MultiplyByInputs));
+}
+
+/// <summary>
+/// Captum's LayerDeepLift: DeepLIFT's contributions of a layer's units, Δa ⊙ the DeepLIFT multiplier
+/// of the score w.r.t. a (the rules of <see cref="DeepLift"/> above the layer), at the layer's
+/// resolution. They sum to F(x) − F(x') when every path from the input to the output passes the
+/// layer (the convergence delta reports the gap).
+/// </summary>
+public sealed class LayerDeepLift(AttributionModel model, string layer, bool multiplyByInputs = true, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "LayerDeepLift";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters) { ["multiply_by_inputs"] = MultiplyByInputs };
+    protected override bool UsesBaselines => true;
+
+    protected override AttributionOutput Compute(AttributionContext c) =>
+        DeepLift.Explain(this, c, BaselinePerExample(c), MultiplyByInputs, Layer, AttributeToLayerInput);
 }

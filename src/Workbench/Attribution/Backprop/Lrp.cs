@@ -8,49 +8,40 @@ namespace Workbench.Attribution;
 /// A layer-wise relevance propagation rule (Bach et al., 2015; Montavon et al., 2019): how a linear
 /// or convolutional layer redistributes the relevance R of its outputs to its inputs. Each rule is a
 /// modified forward z(x) and a stabiliser; R_in = x ⊙ ∇ₓ[z(x)]ᵀ (R / stab(z)) — the gradient trick of
-/// Zennit, computed in the layer's backward pass.
+/// Zennit, computed in the layer's backward pass, with the transposed layer applied directly
+/// (Wᵀ for a linear layer, the transposed convolution) rather than by a nested autograd pass.
 /// </summary>
 public abstract record LrpRule
 {
     public abstract string Name { get; }
 
-    /// <summary>Relevance at the layer's input given relevance at its output.</summary>
-    internal abstract Tensor Propagate(LrpLayer layer, Tensor input, Tensor relevance);
+    /// <summary>Relevance at the layer's input given relevance at its output (<paramref name="output"/>: the layer's own output z = W x + b).</summary>
+    internal abstract Tensor Propagate(LrpLayer layer, Tensor input, Tensor output, Tensor relevance);
 
     internal static Tensor Stabilize(Tensor z, double epsilon) => z + epsilon * torch.where(z.ge(0), 1.0, -1.0).to_type(z.dtype);
 
-    /// <summary>x ⊙ Jᵀ s for z = f(x): the transposed layer applied by autograd.</summary>
-    internal static Tensor Backward(Func<Tensor, Tensor> z, Tensor x, Tensor s, Tensor? multiplyBy = null)
-    {
-        using var enable = torch.enable_grad();
-        var xr = x.detach().requires_grad_(true);
-        var output = z(xr);
-        var c = autograd.grad(new[] { output }, new[] { xr }, new[] { s })[0];
-        return (multiplyBy ?? x) * c;
-    }
+    /// <summary>x ⊙ Wᵀ s for the layer with weights <paramref name="w"/> (bias does not enter the Jacobian).</summary>
+    internal static Tensor Backward(LrpLayer layer, Tensor w, Tensor x, Tensor s, Tensor? multiplyBy = null) =>
+        (multiplyBy ?? x) * layer.Transpose(s, w, x.shape);
 }
 
 /// <summary>LRP-ε: R_in = x ⊙ Wᵀ (R / (z + ε·sign z)). ε → 0 is LRP-0 (= gradient × input for ReLU nets).</summary>
 public sealed record EpsilonRule(double Epsilon = 1e-6) : LrpRule
 {
     public override string Name => $"epsilon({Epsilon:G3})";
-    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
-    {
-        var z = l.Apply(x, l.Weight, l.Bias);
-        return Backward(t => l.Apply(t, l.Weight, l.Bias), x, r / Stabilize(z, Epsilon));
-    }
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor z, Tensor r) => Backward(l, l.Weight, x, r / Stabilize(z, Epsilon));
 }
 
 /// <summary>LRP-γ: favours positive contributions, W' = W + γW⁺ (and b' = b + γb⁺).</summary>
 public sealed record GammaRule(double Gamma = 0.25, double Epsilon = 1e-6) : LrpRule
 {
     public override string Name => $"gamma({Gamma:G3})";
-    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor output, Tensor r)
     {
         var w = l.Weight + Gamma * l.Weight.clamp_min(0);
         var b = l.Bias is null ? null : l.Bias + Gamma * l.Bias.clamp_min(0);
         var z = l.Apply(x, w, b);
-        return Backward(t => l.Apply(t, w, b), x, r / Stabilize(z, Epsilon));
+        return Backward(l, w, x, r / Stabilize(z, Epsilon));
     }
 }
 
@@ -58,11 +49,11 @@ public sealed record GammaRule(double Gamma = 0.25, double Epsilon = 1e-6) : Lrp
 public sealed record ZPlusRule(double Epsilon = 1e-9) : LrpRule
 {
     public override string Name => "z+";
-    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor output, Tensor r)
     {
         var w = l.Weight.clamp_min(0);
         var z = l.Apply(x, w, null);
-        return Backward(t => l.Apply(t, w, null), x, r / Stabilize(z, Epsilon));
+        return Backward(l, w, x, r / Stabilize(z, Epsilon));
     }
 }
 
@@ -73,7 +64,7 @@ public sealed record ZPlusRule(double Epsilon = 1e-9) : LrpRule
 public sealed record AlphaBetaRule(double Alpha = 2, double Beta = 1, double Epsilon = 1e-9) : LrpRule
 {
     public override string Name => $"alpha{Alpha:G3}beta{Beta:G3}";
-    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor output, Tensor r)
     {
         var (wp, wn) = (l.Weight.clamp_min(0), l.Weight.clamp_max(0));
         var (xp, xn) = (x.clamp_min(0), x.clamp_max(0));
@@ -84,7 +75,7 @@ public sealed record AlphaBetaRule(double Alpha = 2, double Beta = 1, double Eps
             // Contributions of one sign: w1·x⁺ + w2·x⁻ (+ the bias of that sign).
             var z = l.Apply(xp, w1, b) + l.Apply(xn, w2, null);
             var s = r / Stabilize(z, Epsilon);
-            return Backward(t => l.Apply(t, w1, null), xp, s) + Backward(t => l.Apply(t, w2, null), xn, s);
+            return Backward(l, w1, xp, s) + Backward(l, w2, xn, s);
         }
         var positive = Share(wp, wn, bp);
         var negative = Share(wn, wp, bn);
@@ -96,12 +87,12 @@ public sealed record AlphaBetaRule(double Alpha = 2, double Beta = 1, double Eps
 public sealed record FlatRule : LrpRule
 {
     public override string Name => "flat";
-    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor r)
+    internal override Tensor Propagate(LrpLayer l, Tensor x, Tensor output, Tensor r)
     {
         var w = torch.ones_like(l.Weight);
         var ones = torch.ones_like(x);
         var z = l.Apply(ones, w, null);
-        return Backward(t => l.Apply(t, w, null), ones, r / Stabilize(z, 1e-9), torch.ones_like(x));
+        return Backward(l, w, ones, r / Stabilize(z, 1e-9), ones);
     }
 }
 
@@ -109,19 +100,39 @@ public sealed record FlatRule : LrpRule
 public sealed class LrpLayer
 {
     readonly Func<Tensor, Tensor, Tensor?, Tensor> _apply;
+    readonly Func<Tensor, Tensor, long[], Tensor> _transpose;
     public Tensor Weight { get; }
     public Tensor? Bias { get; }
     public Tensor Apply(Tensor x, Tensor w, Tensor? b) => _apply(x, w, b);
 
-    LrpLayer(Tensor weight, Tensor? bias, Func<Tensor, Tensor, Tensor?, Tensor> apply) { Weight = weight; Bias = bias; _apply = apply; }
+    /// <summary>Wᵀ s: the layer's Jacobian transposed, applied to <paramref name="s"/> (the shape of its outputs) -> <paramref name="inputShape"/>.</summary>
+    public Tensor Transpose(Tensor s, Tensor w, long[] inputShape) => _transpose(s, w, inputShape);
+
+    LrpLayer(Tensor weight, Tensor? bias, Func<Tensor, Tensor, Tensor?, Tensor> apply, Func<Tensor, Tensor, long[], Tensor> transpose)
+    {
+        Weight = weight; Bias = bias; _apply = apply; _transpose = transpose;
+    }
 
     public static LrpLayer? TryCreate(nn.Module module) => module switch
     {
-        Linear l => new LrpLayer(l.weight!.detach(), l.bias?.detach(), (x, w, b) => nn.functional.linear(x, w, b)),
+        Linear l => new LrpLayer(l.weight!.detach(), l.bias?.detach(), (x, w, b) => nn.functional.linear(x, w, b), (s, w, _) => s.matmul(w)),
         Conv2d c => new LrpLayer(c.weight!.detach(), c.bias?.detach(),
-            (x, w, b) => nn.functional.conv2d(x, w, b, strides: c.stride, padding: c.padding ?? new long[] { 0, 0 }, dilation: c.dilation, groups: c.groups)),
+            (x, w, b) => nn.functional.conv2d(x, w, b, strides: c.stride, padding: c.padding ?? new long[] { 0, 0 }, dilation: c.dilation, groups: c.groups),
+            (s, w, shape) => ConvTranspose(c, s, w, shape)),
         _ => null,
     };
+
+    /// <summary>The transposed convolution, with the output padding that restores the input's size (a strided conv maps several sizes to one).</summary>
+    static Tensor ConvTranspose(Conv2d c, Tensor s, Tensor w, long[] inputShape)
+    {
+        var padding = c.padding ?? new long[] { 0, 0 };
+        var stride = c.stride ?? new long[] { 1, 1 };
+        var dilation = c.dilation ?? new long[] { 1, 1 };
+        var outputPadding = new long[2];
+        for (int d = 0; d < 2; d++)
+            outputPadding[d] = inputShape[2 + d] - ((s.shape[2 + d] - 1) * stride[d] - 2 * padding[d] + dilation[d] * (w.shape[2 + d] - 1) + 1);
+        return nn.functional.conv_transpose2d(s, w, null, stride, padding, outputPadding, dilation, c.groups);
+    }
 }
 
 /// <summary>
@@ -169,7 +180,7 @@ public sealed class Lrp(AttributionModel model, LrpComposite composite, Attribut
             {
                 var rule = Composite.RuleFor(name, leaf, index++)
                     ?? throw new InvalidOperationException($"LRP composite '{Composite.Name}' gives no rule for layer '{name}' ({leaf.GetType().Name}).");
-                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => rule.Propagate(layer, i, g)));
+                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => rule.Propagate(layer, i, o, g)));
             }
             else if (HookScope.IsActivation(leaf))
                 hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => g.clone()));

@@ -5,7 +5,7 @@ namespace Workbench.Attribution;
 /// <summary>
 /// The result of one attribution call: the map (the inputs' shape) and what produced it.
 /// </summary>
-/// <param name="Map">Attribution per input element, same shape as the inputs.</param>
+/// <param name="Map">Attribution per input element, same shape as the inputs; for layer methods, per unit of the layer ([B, ...layer]).</param>
 /// <param name="Method">The method's name.</param>
 /// <param name="Parameters">The method's parameters as used (steps, rule, sigma, layer, ...).</param>
 /// <param name="Target">What was explained.</param>

@@ -231,7 +231,7 @@ public abstract class AttributionMethod
     }
 
     /// <summary>Rows per pass for rows of <paramref name="examplesPerRow"/> examples each (e.g. 2 for DeepLIFT's pairs).</summary>
-    protected long RowsPerPass(int examplesPerRow = 1) =>
+    protected internal long RowsPerPass(int examplesPerRow = 1) =>
         Settings.RowsPerPass((double.IsNaN(_bytesPerRow) ? 1 << 20 : _bytesPerRow) * examplesPerRow);
 
     /// <summary>Model outputs for a batch, chunked to the memory budget (no graph is kept by callers under no_grad).</summary>

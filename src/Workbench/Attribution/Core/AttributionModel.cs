@@ -59,13 +59,13 @@ public sealed class AttributionModel
     /// depend on <paramref name="inputs"/> is an error naming <paramref name="of"/>: libtorch's own
     /// error here is thrown where TorchSharp cannot catch it and would abort the process.
     /// </summary>
-    public Tensor Gradient(Tensor score, Tensor inputs, string of = "its input")
+    public Tensor Gradient(Tensor score, Tensor inputs, string of = "its input", bool retainGraph = false)
     {
         if (!score.requires_grad)
             throw new ModelContractException(
                 $"the output of model '{Name}' does not depend on {of}: the target score carries no gradient (the model runs under no_grad, detaches its input, or is constant), so a gradient method has nothing to attribute.");
         BackwardPasses++;
-        var grad = autograd.grad(new[] { score }, new[] { inputs }, allow_unused: true)[0];
+        var grad = autograd.grad(new[] { score }, new[] { inputs }, retain_graph: retainGraph, allow_unused: true)[0];
         if (grad is null || grad.IsInvalid)
             throw new ModelContractException($"the output of model '{Name}' does not depend on {of}: it is not on the path from the input to the target score.");
         return grad;

@@ -49,8 +49,7 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
             : (flat.max(1).values - flat.min(1).values).reshape(new[] { b }.Concat(ones).ToArray()) * SigmaFraction;
         // Samples per group: as many copies of the batch as one pass of the budget holds (at least one).
         long perGroup = Math.Clamp(RowsPerPass() / b, 1, Samples);
-        var sum = torch.zeros_like(c.Inputs);
-        var sumOfSquares = Kind == NoiseTunnelKind.SmoothGrad ? null : torch.zeros_like(c.Inputs);
+        Tensor? sum = null, sumOfSquares = null; // the wrapped method's map shape: the inputs', or a layer's
         using var g = new torch.Generator((ulong)Seed);
         for (long first = 0; first < Samples; first += perGroup)
         {
@@ -62,16 +61,21 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
             var noisy = c.Inputs.repeat(tile) + noise * sigma.repeat(tile);
             var tiled = Target.Bound(c.Target, "the tunnel's target, per noisy copy");
             using var inner = Inner.Attribute(noisy, tiled, c.Baselines is null ? null : TileBaselines(c, k));
-            var maps = inner.Map.reshape(new[] { k, b }.Concat(c.ExampleShape).ToArray());
+            var maps = inner.Map.reshape(new[] { k, b }.Concat(inner.Map.shape.Skip(1)).ToArray());
+            sum ??= torch.zeros(maps.shape.Skip(1).ToArray(), maps.dtype, maps.device).MoveToOuterDisposeScope();
             sum.add_(maps.sum(new long[] { 0 }));
-            sumOfSquares?.add_(maps.pow(2).sum(new long[] { 0 }));
+            if (Kind != NoiseTunnelKind.SmoothGrad)
+            {
+                sumOfSquares ??= torch.zeros_like(sum).MoveToOuterDisposeScope();
+                sumOfSquares.add_(maps.pow(2).sum(new long[] { 0 }));
+            }
         }
         var result = Kind switch
         {
-            NoiseTunnelKind.SmoothGrad => sum / Samples,
+            NoiseTunnelKind.SmoothGrad => sum! / Samples,
             NoiseTunnelKind.SmoothGradSquared => sumOfSquares! / Samples,
             // E[g²] − E[g]², clamped at 0 against rounding.
-            NoiseTunnelKind.VarGrad => (sumOfSquares! / Samples - (sum / Samples).pow(2)).clamp_min(0),
+            NoiseTunnelKind.VarGrad => (sumOfSquares! / Samples - (sum! / Samples).pow(2)).clamp_min(0),
             _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "unknown kind"),
         };
         return new(result);

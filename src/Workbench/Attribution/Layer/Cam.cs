@@ -17,7 +17,7 @@ public sealed class Cam(AttributionModel model, string featureLayer, string line
     public override string Name => "Cam";
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["feature_layer"] = FeatureLayer, ["linear_layer"] = LinearLayer };
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         if (HookScope.Layer(RequireModule(), LinearLayer) is not Linear linear)
             throw new ArgumentException($"CAM needs '{LinearLayer}' to be the linear layer after global pooling; it is not a Linear layer.", "linearLayer");

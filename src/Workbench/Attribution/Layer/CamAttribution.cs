@@ -10,30 +10,101 @@ namespace Workbench.Attribution;
 /// channels. Every example gets its own target; examples are taken in chunks of the memory budget.
 /// Unlike pytorch-grad-cam, maps are not min-max scaled per image (a display step:
 /// Visualization's normalisation), so they keep the units of the paper's definition.
+/// <see cref="EigenSmooth"/> (pytorch-grad-cam's eigen_smooth) replaces the sum over channels by the
+/// first principal component of the per-channel terms, as Eigen-CAM does with the raw activations;
+/// <see cref="AugSmooth"/> (its aug_smooth) averages the maps of test-time augmentations.
 /// </summary>
 public abstract class CamAttribution(AttributionModel model, string layer, bool relu, AttributionSettings? settings) : AttributionMethod(model, settings)
 {
     public string Layer { get; } = layer ?? throw new ArgumentNullException(nameof(layer));
     public bool Relu { get; } = relu;
-    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["layer"] = Layer, ["relu"] = Relu };
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>
+    {
+        ["layer"] = Layer, ["relu"] = Relu, ["eigen_smooth"] = Project, ["aug_smooth"] = AugSmooth,
+    };
 
-    /// <summary>Rows per chunk relative to plain passes (Score-CAM and Ablation-CAM expand every example K times).</summary>
-    protected virtual int ExamplesPerRow => 1;
+    /// <summary>
+    /// pytorch-grad-cam's aug_smooth: the map averaged over its test-time augmentations (ttach's
+    /// horizontal flip × brightness factors 0.9, 1, 1.1), each flipped back first; six times the cost.
+    /// </summary>
+    public bool AugSmooth { get; init; }
+
+    /// <summary>The map is the first principal component of the per-channel terms instead of their sum (pytorch-grad-cam's eigen_smooth).</summary>
+    public bool EigenSmooth { get; init; }
+
+    /// <summary>True when the channel terms are projected on their first principal component rather than summed.</summary>
+    protected virtual bool Project => EigenSmooth;
 
     protected override AttributionOutput Compute(AttributionContext c)
+    {
+        if (!AugSmooth) return new(Maps(c));
+        if (c.Inputs.dim() != 4) throw new ArgumentException($"aug_smooth flips images [batch, channels, height, width]; got [{string.Join(", ", c.Inputs.shape)}].", "inputs");
+        Tensor? sum = null;
+        int count = 0;
+        var outputs = new List<Tensor>(); // each augmentation's output at its inputs, owned here (chunks would dispose it)
+        try
+        {
+            foreach (bool flip in new[] { false, true })
+                foreach (double factor in new[] { 0.9, 1.0, 1.1 })
+                {
+                    var x = (flip ? c.Inputs.flip(3) : c.Inputs) * factor;
+                    var output = new Lazy<Tensor>(() =>
+                    {
+                        using var noGrad = torch.no_grad();
+                        var o = Scores(x).DetachFromDisposeScope();
+                        outputs.Add(o);
+                        return o;
+                    });
+                    var map = Maps(c with { Inputs = x, LazyOutput = output });
+                    if (flip) map = map.flip(3);
+                    sum = sum is null ? map : sum.add_(map);
+                    count++;
+                }
+        }
+        finally
+        {
+            foreach (var o in outputs) o.Dispose();
+        }
+        return new(sum! / count);
+    }
+
+    /// <summary>The maps of a batch: per chunk of examples, the channel terms summed (or projected), ReLU'd, upsampled.</summary>
+    Tensor Maps(AttributionContext c)
     {
         var maps = new List<Tensor>();
         ForEachChunk(c.BatchSize, (s, n) =>
         {
-            var cam = LayerMap(c, s, n);
+            var terms = ChannelTerms(c, s, n);
+            var cam = Project ? Projection(terms) : terms.sum(1, keepdim: true);
             if (Relu) cam = nn.functional.relu(cam);
             maps.Add(GradCam.Upsample(cam, c.Inputs).MoveToOuterDisposeScope());
-        }, ExamplesPerRow);
-        return new(maps.Count == 1 ? maps[0] : torch.cat(maps.ToArray()));
+        });
+        return maps.Count == 1 ? maps[0] : torch.cat(maps.ToArray());
     }
 
-    /// <summary>The map at layer resolution [n, 1, h, w] (before the ReLU) for examples [first, first + n).</summary>
-    protected abstract Tensor LayerMap(AttributionContext c, long first, long n);
+    /// <summary>The method's per-channel terms at layer resolution [n, K, h, w] (e.g. w_k A_k) for examples [first, first + n); the map is their sum.</summary>
+    protected abstract Tensor ChannelTerms(AttributionContext c, long first, long n);
+
+    /// <summary>
+    /// The projection of terms [n, K, h, w] on their first principal component (positions × channels,
+    /// centred per channel, as pytorch-grad-cam's get_2d_projection) -> [n, 1, h, w]. The component is
+    /// the top eigenvector of the K × K Gram matrix (the first right singular vector, without an SVD of
+    /// the positions); its sign, arbitrary in the decomposition, is chosen so the map correlates
+    /// positively with the plain sum of the terms (pytorch-grad-cam leaves it to the SVD, so its map can
+    /// come out inverted before the ReLU).
+    /// </summary>
+    protected static Tensor Projection(Tensor terms)
+    {
+        long n = terms.shape[0], h = terms.shape[2], w = terms.shape[3];
+        var m = terms.flatten(2).transpose(1, 2); // [n, hw, K]
+        m = m - m.mean(new long[] { 1 }, keepdim: true);
+        var (_, vectors) = torch.linalg.eigh(m.transpose(1, 2).matmul(m));
+        var projection = m.matmul(vectors.select(2, vectors.shape[2] - 1).unsqueeze(2)).squeeze(2); // [n, hw]
+        var summed = terms.sum(1).flatten(1);
+        var agreement = (projection * (summed - summed.mean(new long[] { 1 }, keepdim: true))).sum(1, keepdim: true);
+        projection = projection * torch.where(agreement.lt(0), -1.0, 1.0).to_type(projection.dtype);
+        return projection.reshape(n, 1, h, w);
+    }
 
     /// <summary>The layer's feature maps A [n, K, h, w] and ∂score/∂A for examples [first, first + n).</summary>
     protected (Tensor Activation, Tensor Gradient) ActivationAndGradient(AttributionContext c, long first, long n)
@@ -84,9 +155,9 @@ public abstract class CamAttribution(AttributionModel model, string layer, bool 
         return scores.reshape(variants, n).t();
     }
 
-    /// <summary>Σ_k w_k A_k for weights [n, K] -> [n, 1, h, w].</summary>
+    /// <summary>w_k A_k for weights [n, K] -> [n, K, h, w].</summary>
     protected static Tensor Weighted(Tensor weights, Tensor activation) =>
-        (weights.reshape(weights.shape[0], weights.shape[1], 1, 1) * activation).sum(1, keepdim: true);
+        weights.reshape(weights.shape[0], weights.shape[1], 1, 1) * activation;
 }
 
 /// <summary>
@@ -98,7 +169,7 @@ public sealed class GradCamPlusPlus(AttributionModel model, string layer, bool r
     const double Epsilon = 1e-7; // pytorch-grad-cam's guard of the denominator
     public override string Name => "GradCamPlusPlus";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         var (a, g) = ActivationAndGradient(c, first, n);
         var g2 = g.pow(2);
@@ -115,7 +186,7 @@ public sealed class XGradCam(AttributionModel model, string layer, bool relu = t
     const double Epsilon = 1e-7;
     public override string Name => "XGradCam";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         var (a, g) = ActivationAndGradient(c, first, n);
         var weights = (g * a).sum(new long[] { 2, 3 }) / (a.sum(new long[] { 2, 3 }) + Epsilon);
@@ -128,10 +199,10 @@ public sealed class HiResCam(AttributionModel model, string layer, bool relu = t
 {
     public override string Name => "HiResCam";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         var (a, g) = ActivationAndGradient(c, first, n);
-        return (g * a).sum(1, keepdim: true);
+        return g * a;
     }
 }
 
@@ -140,9 +211,9 @@ public sealed class LayerCam(AttributionModel model, string layer, bool relu = t
 {
     public override string Name => "LayerCam";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         var (a, g) = ActivationAndGradient(c, first, n);
-        return (nn.functional.relu(g) * a).sum(1, keepdim: true);
+        return nn.functional.relu(g) * a;
     }
 }

@@ -15,7 +15,7 @@ public sealed class GradCam(AttributionModel model, string layer, bool counterfa
     public bool Counterfactual { get; } = counterfactual;
     public override string Name => Counterfactual ? "CounterfactualGradCam" : "GradCam";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         var (activation, grad) = ActivationAndGradient(c, first, n);
         var weights = (Counterfactual ? -grad : grad).mean(new long[] { 2, 3 });

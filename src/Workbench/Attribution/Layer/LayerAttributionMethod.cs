@@ -221,8 +221,11 @@ public sealed class InternalInfluence(AttributionModel model, string layer, int 
 /// <summary>
 /// Captum's LayerConductance (Dhamdhere et al., 2018): the flow through each layer unit along the
 /// input path, Σ_k ∂y/∂a(x_k) ⊙ (a(x_{k+1}) − a(x_k)) over n uniform steps x_k = x' + (k/n)(x − x')
-/// (a left Riemann sum of ∫ ∂y/∂a · da/dα dα). Summed over the layer it approximates F(x) − F(x')
-/// when every path from the input to the output passes the layer (the delta reports the gap).
+/// (a left Riemann sum of ∫ ∂y/∂a · da/dα dα). Captum computes the same sum on its method's n + 1
+/// points: these are its points for method="riemann_trapezoid"; its default Gauss–Legendre nodes
+/// stop short of 0 and 1, so there the differences telescope to less than the full Δa. Summed over
+/// the layer it approximates F(x) − F(x') when every path from the input to the output passes the
+/// layer (the delta reports the gap).
 /// </summary>
 public sealed class LayerConductance(AttributionModel model, string layer, int steps = 50, bool attributeToLayerInput = false, AttributionSettings? settings = null)
     : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
@@ -251,4 +254,114 @@ public sealed class LayerConductance(AttributionModel model, string layer, int s
         var gap = c.Target.Score(c.OutputAtInputs) - c.Target.Score(Scores(baseline));
         return new(conductance!, conductance!.flatten(1).sum(1) - gap);
     }
+}
+
+/// <summary>
+/// Captum's LayerFeatureAblation: each unit of a layer — or each group of units of
+/// <see cref="LayerMask"/> (ids per unit, shared by the batch, broadcast from e.g. [K, 1, 1]) — is
+/// replaced by <see cref="LayerBaseline"/> (0 by default, as Captum) in the forward pass, and
+/// credited with the drop of the target score; every unit of a group gets the group's drop. Map at
+/// the layer's resolution; the (unit, example) passes are chunked to the memory budget.
+/// </summary>
+public sealed class LayerFeatureAblation(AttributionModel model, string layer, Tensor? layerMask = null, double layerBaseline = 0,
+    bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public Tensor? LayerMask { get; } = layerMask;
+    public double LayerBaseline { get; } = layerBaseline;
+    public override string Name => "LayerFeatureAblation";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters) { ["layer_baseline"] = LayerBaseline };
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        var probe = LayerValue(c.Inputs.narrow(0, 0, 1));
+        var unitShape = probe.shape[1..];
+        var ids = ResolveLayerMask(unitShape, c.Inputs.device); // [U]
+        long features = ids.max().item<long>() + 1;
+        var full = c.Target.Score(c.OutputAtInputs);
+        var scores = torch.empty(features * c.BatchSize, c.Inputs.dtype, c.Inputs.device);
+        Tensor? keep = null; // per row of the current pass: 1 for the units left alone, [n, ...layer]
+        var module = HookScope.Layer(RequireModule(), Layer);
+        using var hooks = new HookScope();
+        Tensor Ablate(Tensor v) => v * keep! + LayerBaseline * (1 - keep!);
+        if (AttributeToLayerInput) hooks.AddPre(Layer, module, Ablate);
+        else hooks.Add(Layer, module, (input, output) => Ablate(output));
+        ActiveHooks = hooks;
+        try
+        {
+            ForEachChunk(features * c.BatchSize, (start, n) =>
+            {
+                var (example, feature) = RowIndices(c, start, n);
+                keep = (1 - nn.functional.one_hot(feature, features)).index_select(1, ids).to_type(probe.dtype).reshape(new[] { n }.Concat(unitShape).ToArray());
+                using var noGrad = torch.no_grad();
+                scores.narrow(0, start, n).copy_(c.Target.Score(HookedForward(c.Inputs.index_select(0, example)), start));
+            });
+        }
+        finally { ActiveHooks = null; }
+        var drop = full.unsqueeze(0) - scores.reshape(features, c.BatchSize); // [M, B]
+        return new(drop.t().index_select(1, ids).reshape(new[] { c.BatchSize }.Concat(unitShape).ToArray()));
+    }
+
+    Tensor ResolveLayerMask(long[] unitShape, Device device)
+    {
+        long units = unitShape.Aggregate(1L, (a, b) => a * b);
+        if (LayerMask is null) return torch.arange(units, dtype: ScalarType.Int64, device: device);
+        if (LayerMask.is_floating_point() || LayerMask.dtype == ScalarType.Bool)
+            throw new ArgumentException($"layerMask must hold integer group ids; got {LayerMask.dtype}.", "layerMask");
+        var m = LayerMask.dim() == unitShape.Length + 1 && LayerMask.shape[0] == 1 ? LayerMask[0] : LayerMask;
+        try { m = m.to_type(ScalarType.Int64).expand(unitShape).flatten().contiguous().to(device); }
+        catch (Exception e) when (e is ArgumentException or System.Runtime.InteropServices.ExternalException)
+        {
+            throw new ArgumentException($"layerMask of shape [{string.Join(", ", LayerMask.shape)}] does not broadcast to the layer's value per example [{string.Join(", ", unitShape)}] (one mask for the batch).", "layerMask", e);
+        }
+        if (m.min().item<long>() < 0) throw new ArgumentException("layerMask ids must be >= 0.", "layerMask");
+        return m;
+    }
+}
+
+/// <summary>
+/// Captum's LayerGradientShap: GradientSHAP at a layer — the layer's gradient at x' + α(x + ε − x')
+/// times the change of the layer's value between the noisy input and the baseline,
+/// a(x + ε) − a(x'), averaged over samples (baselines drawn from the set, α ~ U(0, 1), ε ~ N(0, stdev²)).
+/// </summary>
+public sealed class LayerGradientShap(AttributionModel model, string layer, int samples = 50, double stdev = 0.0, int seed = 0, bool multiplyByInputs = true,
+    bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public int Samples { get; } = samples >= 1 ? samples : throw new ArgumentOutOfRangeException(nameof(samples), samples, "samples must be >= 1.");
+    public double Stdev { get; } = stdev >= 0 ? stdev : throw new ArgumentOutOfRangeException(nameof(stdev), stdev, "stdev must be >= 0.");
+    public int Seed { get; } = seed;
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "LayerGradientShap";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters)
+    {
+        ["samples"] = Samples, ["stdev"] = Stdev, ["seed"] = Seed, ["multiply_by_inputs"] = MultiplyByInputs,
+    };
+    protected override bool UsesBaselines => true;
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        Tensor? sum = null;
+        GradientShap.ForEachSampleGroup(this, c, BaselineSet(c), Samples, Stdev, Seed, (first, x, baseline, alpha) =>
+        {
+            var (_, g) = LayerGradient(baseline + alpha * (x - baseline), c.Target, first);
+            var term = MultiplyByInputs ? g * (LayerValue(x) - LayerValue(baseline)) : g;
+            sum ??= torch.zeros(new[] { c.BatchSize }.Concat(term.shape.Skip(1)).ToArray(), term.dtype, term.device).MoveToOuterDisposeScope();
+            sum.index_add_(0, RowIndices(c, first, x.shape[0]).Example, term, 1);
+        });
+        return new(sum! / Samples);
+    }
+}
+
+/// <summary>Captum's LayerDeepLiftShap: <see cref="LayerDeepLift"/> against each baseline of a set [K, ...], averaged.</summary>
+public sealed class LayerDeepLiftShap(AttributionModel model, string layer, bool multiplyByInputs = true, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "LayerDeepLiftShap";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters) { ["multiply_by_inputs"] = MultiplyByInputs };
+    protected override bool UsesBaselines => true;
+
+    protected override AttributionOutput Compute(AttributionContext c) =>
+        AverageOverBaselines(c, BaselineSet(c), baseline => DeepLift.Explain(this, c, baseline, MultiplyByInputs, Layer, AttributeToLayerInput));
 }

@@ -28,29 +28,38 @@ public abstract class NeuronAttribution : AttributionMethod
     };
 
     /// <summary>The unit's value as a model with one output [n, 1] (the rest of the network runs but is not used).</summary>
-    protected AttributionModel UnitModel()
+    protected AttributionModel UnitModel() =>
+        new(x => Unit(TappedForward(x).Layer), $"{Model.Name}.{Layer}[{string.Join(", ", Neuron)}]");
+
+    /// <summary>
+    /// The model's forward with the layer's value kept (an alias the rest of the network consumes, so
+    /// gradients w.r.t. it are taken on the graph): the layer's value [n, ...] and the model's output.
+    /// </summary>
+    protected (Tensor Layer, Tensor Output) TappedForward(Tensor x)
     {
-        var module = RequireModule();
-        var hooked = HookScope.Layer(module, Layer);
-        Tensor Forward(Tensor x)
+        var hooked = HookScope.Layer(RequireModule(), Layer);
+        Tensor? kept = null;
+        Tensor output;
+        using (var hooks = new HookScope())
         {
-            Tensor? kept = null;
-            using (var hooks = new HookScope())
-            {
-                // Keep an alias and hand an alias of it on: containers dispose what they pass along (see GradCam).
-                if (AttributeToLayerInput) hooks.AddPre(Layer, hooked, input => { kept = input.alias(); return kept.alias(); });
-                else hooks.Add(Layer, hooked, (input, output) => { kept = output.alias(); return kept.alias(); });
-                module.call(x);
-                hooks.Audit(Name);
-            }
-            var perExample = kept!.shape[1..];
-            if (perExample.Length != Neuron.Length || Neuron.Where((i, d) => i < 0 || i >= perExample[d]).Any())
-                throw new ArgumentOutOfRangeException("neuron", $"[{string.Join(", ", Neuron)}]", $"the neuron must index the value of {(AttributeToLayerInput ? "the input of " : "")}layer '{Layer}', which is [{string.Join(", ", perExample)}] per example.");
-            long flat = 0;
-            for (int d = 0; d < Neuron.Length; d++) flat = flat * perExample[d] + Neuron[d];
-            return kept.flatten(1).narrow(1, flat, 1);
+            // Keep an alias and hand an alias of it on: containers dispose what they pass along (see GradCam).
+            if (AttributeToLayerInput) hooks.AddPre(Layer, hooked, input => { kept = input.alias(); return kept.alias(); });
+            else hooks.Add(Layer, hooked, (input, output) => { kept = output.alias(); return kept.alias(); });
+            output = Model.Forward(x); // counted in this call's passes; the hooks fire through call()
+            hooks.Audit(Name);
         }
-        return new AttributionModel(Forward, $"{Model.Name}.{Layer}[{string.Join(", ", Neuron)}]");
+        return (kept!, output);
+    }
+
+    /// <summary>The unit's column of the layer's value [n, ...] -> [n, 1]; an index outside the layer is an error.</summary>
+    protected Tensor Unit(Tensor layer)
+    {
+        var perExample = layer.shape[1..];
+        if (perExample.Length != Neuron.Length || Neuron.Where((i, d) => i < 0 || i >= perExample[d]).Any())
+            throw new ArgumentOutOfRangeException("neuron", $"[{string.Join(", ", Neuron)}]", $"the neuron must index the value of {(AttributeToLayerInput ? "the input of " : "")}layer '{Layer}', which is [{string.Join(", ", perExample)}] per example.");
+        long flat = 0;
+        for (int d = 0; d < Neuron.Length; d++) flat = flat * perExample[d] + Neuron[d];
+        return layer.flatten(1).narrow(1, flat, 1);
     }
 
     /// <summary>Runs <paramref name="method"/> (built on the unit's model) on the call's inputs and baselines.</summary>
@@ -81,4 +90,46 @@ public sealed class NeuronIntegratedGradients(AttributionModel model, string lay
     protected override bool UsesBaselines => true;
     protected override AttributionOutput Compute(AttributionContext c) =>
         Run(new IntegratedGradients(UnitModel(), Steps, Rule, Settings, MultiplyByInputs), c);
+}
+
+/// <summary>
+/// Captum's NeuronConductance (Dhamdhere et al., 2018): how much of the target's change flows from
+/// each input feature through one unit, (x − x') ⊙ Σ_k w_k ∂y/∂a_n(x_k) · ∂a_n/∂x(x_k) along the
+/// path x_k = x' + α_k (x − x') — IG restricted to the paths through the unit. Takes a target (the
+/// output explained) and the unit at construction; trapezoid rule by default, as Captum.
+/// </summary>
+public sealed class NeuronConductance(AttributionModel model, string layer, long[] neuron, int steps = 50, IntegrationRule rule = IntegrationRule.RiemannTrapezoid,
+    bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : NeuronAttribution(model, layer, neuron, attributeToLayerInput, settings)
+{
+    public int Steps { get; } = LayerIntegratedGradients.CheckedSteps(steps, rule);
+    public IntegrationRule Rule { get; } = rule;
+    public override string Name => "NeuronConductance";
+    protected override bool TakesTarget => true;
+    protected override bool UsesBaselines => true;
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        var (alphas, weights) = Quadrature.Points(Rule, Steps);
+        var baseline = BaselinePerExample(c);
+        var diff = c.Inputs - baseline;
+        var sum = torch.zeros_like(c.Inputs);
+        using var alphaT = torch.tensor(alphas, c.Inputs.dtype, c.Inputs.device);
+        using var weightT = torch.tensor(weights, c.Inputs.dtype, c.Inputs.device);
+        var bcast = new[] { -1L }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray();
+        ForEachChunk(alphas.Length * c.BatchSize, (start, n) =>
+        {
+            var (example, step) = RowIndices(c, start, n);
+            using var enable = torch.enable_grad();
+            var x = (baseline.index_select(0, example) + alphaT.index_select(0, step).reshape(bcast) * diff.index_select(0, example)).detach().requires_grad_(true);
+            var (layer, output) = TappedForward(x);
+            var unit = Unit(layer);
+            // ∂a_n/∂x per row (rows are independent), then ∂y/∂a_n from the same graph.
+            var unitGrad = Model.Gradient(unit.sum(), x, $"unit [{string.Join(", ", Neuron)}] of layer '{Layer}'", retainGraph: true);
+            var outputGrad = Unit(Model.Gradient(c.Target.Score(output, start).sum(), layer, $"layer '{Layer}'")); // [n, 1]
+            var w = weightT.index_select(0, step).reshape(bcast);
+            sum.index_add_(0, example, unitGrad * outputGrad.reshape(bcast) * w, 1);
+        });
+        return new(diff * sum);
+    }
 }

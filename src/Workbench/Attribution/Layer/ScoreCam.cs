@@ -13,7 +13,7 @@ public sealed class ScoreCam(AttributionModel model, string layer, bool relu = t
 {
     public override string Name => "ScoreCam";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         if (c.Inputs.dim() != 4) throw new ArgumentException($"Score-CAM masks image inputs [batch, channels, height, width]; got [{string.Join(", ", c.Inputs.shape)}].", "inputs");
         var a = Activation(c, first, n);
@@ -41,7 +41,7 @@ public sealed class AblationCam(AttributionModel model, string layer, bool relu 
 {
     public override string Name => "AblationCam";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n)
     {
         var a = Activation(c, first, n);
         long k = a.shape[1];
@@ -66,26 +66,15 @@ public sealed class AblationCam(AttributionModel model, string layer, bool relu 
 
 /// <summary>
 /// Eigen-CAM (Muhammad &amp; Yeasin, 2020): the projection of the layer's feature maps on their first
-/// principal component (positions × channels, centred per channel, as pytorch-grad-cam's
-/// get_2d_projection). Class-agnostic: the target is not used. The component's sign is arbitrary in
-/// an SVD; it is chosen so the map correlates positively with the summed feature maps (pytorch-grad-cam
-/// leaves it to the SVD, so its map can come out inverted before the ReLU).
+/// principal component (<see cref="CamAttribution.Projection"/>: positions × channels, centred per
+/// channel, as pytorch-grad-cam's get_2d_projection; sign agreeing with the summed maps).
+/// Class-agnostic: the target is not used.
 /// </summary>
 public sealed class EigenCam(AttributionModel model, string layer, bool relu = true, AttributionSettings? settings = null) : CamAttribution(model, layer, relu, settings)
 {
     public override string Name => "EigenCam";
 
-    protected override Tensor LayerMap(AttributionContext c, long first, long n)
-    {
-        var a = Activation(c, first, n);
-        long h = a.shape[2], w = a.shape[3];
-        var m = a.flatten(2).transpose(1, 2); // [n, hw, K]
-        m = m - m.mean(new long[] { 1 }, keepdim: true);
-        var (_, _, vh) = torch.linalg.svd(m, fullMatrices: false);
-        var projection = m.matmul(vh.select(1, 0).unsqueeze(2)).squeeze(2); // [n, hw]
-        var summed = a.sum(1).flatten(1);
-        var agreement = (projection * (summed - summed.mean(new long[] { 1 }, keepdim: true))).sum(1, keepdim: true);
-        projection = projection * torch.where(agreement.lt(0), -1.0, 1.0).to_type(projection.dtype);
-        return projection.reshape(n, 1, h, w);
-    }
+    protected override bool Project => true;
+
+    protected override Tensor ChannelTerms(AttributionContext c, long first, long n) => Activation(c, first, n);
 }
