@@ -18,7 +18,7 @@ sealed class ReadOnlyFolder : IDisposable
         Path = path;
         Directory.CreateDirectory(path);
         _immutable = Run("chattr", "+i", path);
-        if (!_immutable) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        if (!_immutable && !OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserExecute);
         try { File.WriteAllText(System.IO.Path.Combine(path, ".probe"), ""); File.Delete(System.IO.Path.Combine(path, ".probe")); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { IsReadOnly = true; }
     }
@@ -39,6 +39,6 @@ sealed class ReadOnlyFolder : IDisposable
     public void Dispose()
     {
         if (_immutable) Run("chattr", "-i", Path);
-        else File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        else if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 }
