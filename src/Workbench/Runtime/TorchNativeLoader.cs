@@ -164,3 +164,17 @@ public static class TorchNativeLoader
         ElfVersionNeedPatcher.ReadVersionNeeds(elf)
             .Any(n => n.File.StartsWith("libstdc++", StringComparison.Ordinal) && !n.IsWeak && !hostVersions.Contains(n.Version));
 }
+
+/// <summary>Runs the native preload when the Workbench assembly loads, before any of its code can touch TorchSharp.</summary>
+static class TorchNativeLoaderModuleInitializer
+{
+#pragma warning disable CA2255 // a library module initializer, on purpose: TorchSharp's own search must never run before the preload
+    [System.Runtime.CompilerServices.ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void Run()
+    {
+        // A failure is kept by the loader and thrown, with what to do, by the first TorchRuntime.EnsureLoaded.
+        try { TorchNativeLoader.Preload(); }
+        catch (Exception e) when (e is not OutOfMemoryException) { }
+    }
+}
