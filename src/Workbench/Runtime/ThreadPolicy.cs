@@ -55,16 +55,13 @@ public static class ThreadPolicy
                 Status = "OpenMP already initialised before the policy could be set: its default wait policy applies";
                 return;
             }
-            Status = SetNative("OMP_WAIT_POLICY", decision) ? $"OMP_WAIT_POLICY={decision}" : "could not set OMP_WAIT_POLICY: OpenMP's default applies";
+            Status = NativeEnvironment.SetDefault("OMP_WAIT_POLICY", decision) ? $"OMP_WAIT_POLICY={decision}" : "could not set OMP_WAIT_POLICY: OpenMP's default applies";
         }
     }
 
     /// <summary>The wait policy to set given the user's OMP_WAIT_POLICY and GOMP_SPINCOUNT, or null to leave the user's choice.</summary>
     public static string? Decide(string? userWaitPolicy, string? userSpinCount) =>
         string.IsNullOrWhiteSpace(userWaitPolicy) && string.IsNullOrWhiteSpace(userSpinCount) ? DefaultWaitPolicy : null;
-
-    /// <summary>Sets a variable where native code sees it (see <see cref="NativeEnvironment"/>).</summary>
-    static bool SetNative(string name, string value) => NativeEnvironment.SetDefault(name, value);
 
     /// <summary>True when an OpenMP runtime is already mapped into the process (Linux: /proc/self/maps).</summary>
     static bool OpenMpLoaded()

@@ -73,7 +73,7 @@ public abstract class AttributionMethod
         try
         {
             if (gate is not null) Monitor.Enter(gate, ref locked);
-            var modes = EvalMode.Switch(module);
+            using var evalMode = module is null ? null : Workbench.Models.EvalMode.Enter(module);
             var before = Model.Counters;
             Tensor? atInputs = null;
             try
@@ -88,7 +88,7 @@ public abstract class AttributionMethod
                 var map = result.Map.detach().MoveToOuterDisposeScope();
                 var delta = result.ConvergenceDelta?.detach().MoveToOuterDisposeScope();
                 return new Attribution(map, Name, Parameters, target.Describe(), delta,
-                    after.Forward - before.Forward, after.Examples - before.Examples, after.Backward - before.Backward, modes is not null);
+                    after.Forward - before.Forward, after.Examples - before.Examples, after.Backward - before.Backward, evalMode is { Switched: > 0 });
             }
             catch (ModelContractException e)
             {
@@ -101,7 +101,6 @@ public abstract class AttributionMethod
             finally
             {
                 atInputs?.Dispose();
-                EvalMode.Restore(modes);
             }
         }
         finally
@@ -319,33 +318,5 @@ public abstract class AttributionMethod
             using var scope = torch.NewDisposeScope();
             body(start, Math.Min(per, totalRows - start));
         }
-    }
-}
-
-/// <summary>
-/// The switch to eval mode for a call: every submodule in training mode is put in eval mode, and
-/// afterwards each gets back its own mode (not train() on the whole model, which would flip a
-/// submodule the user had frozen in eval, e.g. BatchNorm during fine-tuning).
-/// </summary>
-static class EvalMode
-{
-    /// <summary>Null when nothing was in training mode (nothing switched); else every module's mode before the switch, parents first.</summary>
-    public static List<(nn.Module Module, bool Training)>? Switch(nn.Module? module)
-    {
-        if (module is null) return null;
-        // The root, then its descendants parents-first (by the depth of the dotted name).
-        var modes = new List<(nn.Module Module, bool Training)> { (module, module.training) };
-        modes.AddRange(module.named_modules().Where(m => m.name.Length > 0 && !ReferenceEquals(m.module, module))
-            .OrderBy(m => m.name.Count(ch => ch == '.')).Select(m => (m.module, m.module.training)));
-        if (!modes.Any(m => m.Training)) return null;
-        module.eval();
-        return modes;
-    }
-
-    public static void Restore(List<(nn.Module Module, bool Training)>? modes)
-    {
-        if (modes is null) return;
-        // train(bool) recurses: setting modules parents-first leaves each with its own mode.
-        foreach (var (m, training) in modes) m.train(training);
     }
 }
