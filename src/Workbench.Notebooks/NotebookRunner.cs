@@ -73,7 +73,6 @@ public sealed class NotebookRunner
 
         CellFailure? failure = null;
         var claims = new List<(string, bool)>();
-        var cellSeconds = new JsonArray();
         if (!doc.Cells.Any(c => c.Kind == CellKind.Code))
             failure = new CellFailure(0, "(notebook)", $"Notebook '{path}' has no code cells.");
         var provenance = Provenance.Collect(options, started);
@@ -111,7 +110,7 @@ public sealed class NotebookRunner
                 claims.AddRange(outputs.Claims);
                 cell.Duration = cellClock.Elapsed;
                 task.Report(executionCount);
-                Write(executed, doc, provenance, cellSeconds, clock, failure); // after every cell: a killed run keeps what ran
+                Write(executed, doc, provenance, clock, failure); // after every cell: a killed run keeps what ran
             }
             if (kernel is not null && failure is null) provenance["versions"] = KernelVersions(kernel);
         }
@@ -124,12 +123,12 @@ public sealed class NotebookRunner
             failure = new CellFailure(0, "(kernel)", e.Message);
         }
         finally { kernel?.Dispose(); }
-        Write(executed, doc, provenance, cellSeconds, clock, failure);
+        Write(executed, doc, provenance, clock, failure);
         AtomicFile.WriteAllText(report, HtmlReport.Render(doc, provenance, failure));
         return new NotebookRun(path, executed, report, clock.Elapsed, failure, claims);
     }
 
-    static void Write(string executed, NotebookDocument doc, JsonObject provenance, JsonArray cellSeconds, Stopwatch clock, CellFailure? failure)
+    static void Write(string executed, NotebookDocument doc, JsonObject provenance, Stopwatch clock, CellFailure? failure)
     {
         provenance["duration_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
         provenance["passed"] = failure is null;
