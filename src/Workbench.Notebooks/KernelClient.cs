@@ -136,7 +136,8 @@ public sealed class KernelClient : IDisposable
             var envelope = Next(deadline);
             if (envelope is null)
             {
-                if (DateTime.UtcNow >= deadline && !_process.HasExited)
+                // No event and the stream still open: the deadline passed (the timer may fire a tick before the clock reads it).
+                if (!_events.Reader.Completion.IsCompleted)
                 {
                     Kill();
                     return new SubmissionResult(false, $"the cell ran longer than its timeout ({timeout.TotalSeconds:F0} s); the kernel was stopped", true);
