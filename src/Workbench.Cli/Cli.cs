@@ -31,15 +31,15 @@ public abstract class CliCommand
         w.WriteLine();
         var pos = string.Concat(Positionals.Select(p => $" <{p.Name}>{(VariadicPositionals ? "..." : "")}"));
         w.WriteLine($"Usage: workbench {Name}{pos}{(Options.Count > 0 ? " [options]" : "")}");
-        foreach (var p in Positionals) w.WriteLine($"  <{p.Name}>  {p.Description}");
-        if (Options.Count > 0)
-        {
-            w.WriteLine();
-            w.WriteLine("Options:");
-            foreach (var o in Options)
-                w.WriteLine($"  --{o.Name}{(o.ValueName is null ? "" : $" <{o.ValueName}>"),-22}  {o.Description}{(o.Default is null ? "" : $" (default: {o.Default})")}");
-        }
-        w.WriteLine("  --help                  Show this help.");
+        // One column width for every left-hand entry, so the descriptions line up.
+        var left = Positionals.Select(p => $"<{p.Name}>").Concat(Options.Select(o => $"--{o.Name}{(o.ValueName is null ? "" : $" <{o.ValueName}>")}")).Append("--help").ToList();
+        int width = left.Max(l => l.Length);
+        foreach (var p in Positionals) w.WriteLine($"  {$"<{p.Name}>".PadRight(width)}  {p.Description}");
+        w.WriteLine();
+        w.WriteLine("Options:");
+        foreach (var o in Options)
+            w.WriteLine($"  {$"--{o.Name}{(o.ValueName is null ? "" : $" <{o.ValueName}>")}".PadRight(width)}  {o.Description}{(o.Default is null ? "" : $" (default: {o.Default})")}");
+        w.WriteLine($"  {"--help".PadRight(width)}  Show this help.");
         return w.ToString();
     }
 }
@@ -127,7 +127,7 @@ public sealed class CliArgs
     {
         var s = Get(name) ?? fallback;
         try { return parse(s); }
-        catch (ArgumentException e) { throw new CliUsageException($"--{name}: {e.Message}"); }
+        catch (ArgumentException e) { throw new CliUsageException($"--{name}: {CliApp.UserMessage(e)}"); }
     }
 
     /// <summary>A value that must be one of <paramref name="allowed"/> (compared case-insensitively).</summary>
@@ -154,12 +154,25 @@ public static class CliApp
         w.WriteLine("workbench — a research workbench for neural-network interpretability");
         w.WriteLine();
         w.WriteLine("Usage: workbench <command> [options]   (workbench <command> --help for details)");
+        w.WriteLine("       workbench --version");
         w.WriteLine();
         foreach (var c in Commands) w.WriteLine($"  {c.Name,-20} {c.Summary}");
         return w.ToString();
     }
 
+    /// <summary>The workbench's version (the package version, with the commit it was built from when known).</summary>
+    public static string Version()
+    {
+        var informational = typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        var (version, commit) = informational.IndexOf('+') is var plus and >= 0 ? (informational[..plus], informational[(plus + 1)..]) : (informational, "");
+        return $"workbench {version}{(commit.Length > 0 ? $" (commit {commit[..Math.Min(12, commit.Length)]})" : "")}";
+    }
+
     static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    /// <summary>The message a user reads: an ArgumentException's without .NET's " (Parameter 'x')" suffix.</summary>
+    internal static string UserMessage(Exception e) => OneLine(e is ArgumentException { ParamName: { } name } a
+        ? a.Message.Replace($" (Parameter '{name}')", "") : e.Message);
 
     /// <summary>Runs a command line; returns the exit code (0 ok, 1 failure, 2 usage error).</summary>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
@@ -170,6 +183,11 @@ public static class CliApp
         {
             stdout.Write(Help());
             return args.Length == 0 ? 2 : 0;
+        }
+        if (args is ["--version"] or ["-V"] or ["version"])
+        {
+            stdout.WriteLine(Version());
+            return 0;
         }
         // Longest command name that prefixes the arguments ("bench train" before "bench").
         var match = Commands
@@ -205,7 +223,7 @@ public static class CliApp
         }
         catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or InvalidOperationException)
         {
-            stderr.WriteLine($"workbench: error: {OneLine(e.Message)}");
+            stderr.WriteLine($"workbench: error: {UserMessage(e)}");
             return 1;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

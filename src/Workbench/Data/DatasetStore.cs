@@ -342,6 +342,14 @@ public static class Datasets
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown dataset"),
     };
 
+    /// <summary>The names of the ten classes, by label (Fashion-MNIST's from Xiao et al., 2017; MNIST's are the digits).</summary>
+    public static IReadOnlyList<string> ClassNames(DatasetName name) => name switch
+    {
+        DatasetName.Mnist => Enumerable.Range(0, 10).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
+        DatasetName.FashionMnist => new[] { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot" },
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown dataset"),
+    };
+
     public static DatasetName Parse(string text) => text?.Trim().ToLowerInvariant() switch
     {
         "mnist" => DatasetName.Mnist,

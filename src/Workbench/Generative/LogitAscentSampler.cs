@@ -6,15 +6,18 @@ using static TorchSharp.torch;
 namespace Workbench.Generative;
 
 /// <summary>
-/// Settings of <see cref="LogitAscentSampler"/>. Defaults are the seed-001 authors' code: start from
-/// N(0.5, 0.2²) clipped to [0,1], 500 steps of size 0.1, a pull of 1e-2 toward 0.5, clip to [0,1].
-/// <see cref="LangevinNoise"/> &gt; 0 adds √(2·step)·noise·N(0, I) per step (Langevin dynamics).
+/// Settings of <see cref="LogitAscentSampler"/>. Defaults are the seed-001 authors' code (idiap/rethinking-saliency):
+/// start from N(0.5, 0.2²) clipped to [0,1], 500 steps x ← clip(x + lr·(∇f_y(x) − wd·(x − 0.5)), 0, 1) with lr 0.1 and
+/// wd 1e-2 — a pull toward grey of lr·wd = 1e-3 per step. (Until 2026-11 this library applied wd without the lr
+/// factor, a pull 10× too strong that kept the samples of score-matching models, whose logit gradients are ~12×
+/// smaller, grey.) <see cref="LangevinNoise"/> &gt; 0 adds √(2·lr)·noise·N(0, I) per step (Langevin dynamics).
 /// </summary>
 public sealed record SamplerOptions
 {
     public int Steps { get; init; } = 500;
     public double StepSize { get; init; } = 0.1;
-    public double PullTowardHalf { get; init; } = 1e-2;
+    /// <summary>wd of the update: the decay toward 0.5 inside the step, so the pull per step is <see cref="StepSize"/> × wd.</summary>
+    public double WeightDecay { get; init; } = 1e-2;
     public double InitMean { get; init; } = 0.5;
     public double InitStd { get; init; } = 0.2;
     public double LangevinNoise { get; init; }
@@ -26,7 +29,7 @@ public sealed record SamplerOptions
     {
         if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be >= 0.");
         if (!(StepSize > 0)) throw new ArgumentOutOfRangeException(nameof(StepSize), StepSize, "StepSize must be > 0.");
-        if (PullTowardHalf < 0) throw new ArgumentOutOfRangeException(nameof(PullTowardHalf), PullTowardHalf, "PullTowardHalf must be >= 0.");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be >= 0.");
         if (InitStd < 0) throw new ArgumentOutOfRangeException(nameof(InitStd), InitStd, "InitStd must be >= 0.");
         if (LangevinNoise < 0) throw new ArgumentOutOfRangeException(nameof(LangevinNoise), LangevinNoise, "LangevinNoise must be >= 0.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be >= 1.");
@@ -72,7 +75,7 @@ public static class LogitAscentSampler
                     var grad = autograd.grad(new[] { fy }, new[] { xr })[0];
                     using (torch.no_grad())
                     {
-                        var next = x + options.StepSize * grad - options.PullTowardHalf * (x - 0.5);
+                        var next = x + options.StepSize * (grad - options.WeightDecay * (x - 0.5));
                         if (options.LangevinNoise > 0)
                             next += Math.Sqrt(2 * options.StepSize) * options.LangevinNoise * torch.randn(shape, generator: generator);
                         var clipped = next.clamp(0, 1).MoveToOuterDisposeScope();

@@ -42,23 +42,41 @@ public static class HtmlFormatters
             """;
     }
 
-    /// <summary>A DataFrame as a table: column names and types, the first <paramref name="maxRows"/> rows, the size.</summary>
-    public static string Table(DataFrame frame, int maxRows = 25)
+    /// <summary>
+    /// A DataFrame as a table: column names and types, the first <paramref name="maxRows"/> rows, the size; a longer frame
+    /// keeps every row (up to <paramref name="expandableRows"/>) behind a "show all" toggle that works without a kernel.
+    /// Text is left-aligned, numbers right-aligned.
+    /// </summary>
+    public static string Table(DataFrame frame, int maxRows = 25, int expandableRows = 2000)
     {
-        var sb = new StringBuilder("<table class=\"wb-table\"" + ClaimsAttribute(frame) + "><thead><tr>");
+        var sb = new StringBuilder("<table class=\"wb-table\"" + ClaimsAttribute(frame) + ">");
+        AppendRows(sb, frame, Math.Min(frame.Rows.Count, maxRows));
+        sb.Append("</table>");
+        sb.Append($"<p class=\"wb-caption\">{frame.Rows.Count} rows × {frame.Columns.Count} columns{(frame.Rows.Count > maxRows ? $" (first {maxRows} shown)" : "")}</p>");
+        if (frame.Rows.Count > maxRows)
+        {
+            long all = Math.Min(frame.Rows.Count, expandableRows);
+            sb.Append($"<details class=\"wb-more\"><summary>show {(all == frame.Rows.Count ? "all" : "the first")} {all} rows</summary><table class=\"wb-table-all\">");
+            AppendRows(sb, frame, all);
+            sb.Append("</table></details>");
+        }
+        return sb.ToString();
+    }
+
+    static void AppendRows(StringBuilder sb, DataFrame frame, long rows)
+    {
+        static string Align(DataFrameColumn c) => c.DataType == typeof(string) || c.DataType == typeof(bool) ? "left" : "right";
+        sb.Append("<thead><tr>");
         foreach (var c in frame.Columns)
-            sb.Append($"<th>{WebUtility.HtmlEncode(c.Name)}<br/><small>{WebUtility.HtmlEncode(c.DataType.Name)}</small></th>");
+            sb.Append($"<th style=\"text-align:{Align(c)}\">{WebUtility.HtmlEncode(c.Name)}<br/><small>{WebUtility.HtmlEncode(c.DataType.Name)}</small></th>");
         sb.Append("</tr></thead><tbody>");
-        long rows = Math.Min(frame.Rows.Count, maxRows);
         for (long r = 0; r < rows; r++)
         {
             sb.Append("<tr>");
-            foreach (var c in frame.Columns) sb.Append($"<td>{WebUtility.HtmlEncode(FormatCell(c[r]))}</td>");
+            foreach (var c in frame.Columns) sb.Append($"<td style=\"text-align:{Align(c)}\">{WebUtility.HtmlEncode(FormatCell(c[r]))}</td>");
             sb.Append("</tr>");
         }
-        sb.Append("</tbody></table>");
-        sb.Append($"<p class=\"wb-caption\">{frame.Rows.Count} rows × {frame.Columns.Count} columns{(frame.Rows.Count > maxRows ? $" (first {maxRows} shown)" : "")}</p>");
-        return sb.ToString();
+        sb.Append("</tbody>");
     }
 
     /// <summary>The attribute a claims table (a boolean "holds" column, and a "claim" column) carries so that a

@@ -17,6 +17,20 @@ public interface IProgressTask : IDisposable
     void Report(long completed, string? status = null);
 }
 
+/// <summary>Context for progress lines.</summary>
+public static class ProgressExtensions
+{
+    /// <summary>The same sink with every task named "<paramref name="context"/>: task" — e.g. which network
+    /// ("mnist k=8 pair 0 net A") an "epoch 1/2" belongs to.</summary>
+    public static IProgressSink Within(this IProgressSink sink, string context) =>
+        string.IsNullOrWhiteSpace(context) || sink is NullProgress ? sink : new PrefixedProgress(sink, context);
+
+    sealed class PrefixedProgress(IProgressSink inner, string context) : IProgressSink
+    {
+        public IProgressTask Start(string description, long total) => inner.Start($"{context}: {description}", total);
+    }
+}
+
 /// <summary>Discards progress.</summary>
 public sealed class NullProgress : IProgressSink, IProgressTask
 {

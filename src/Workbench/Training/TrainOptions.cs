@@ -22,6 +22,12 @@ public enum LrScheduleKind
 public sealed record TrainOptions
 {
     public int Epochs { get; init; } = 1;
+    /// <summary>
+    /// When &gt; 0, the run is exactly this many optimizer steps (the last pass over the data may be partial) and
+    /// <see cref="Epochs"/> is ignored: networks trained on sets of different sizes then get the same optimisation
+    /// budget (seed 000's split factors must not confound data size with the number of steps).
+    /// </summary>
+    public long Steps { get; init; }
     public int BatchSize { get; init; } = 32;
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
     public double LearningRate { get; init; } = 1e-3;
@@ -47,6 +53,7 @@ public sealed record TrainOptions
             if (!ok) throw new ArgumentOutOfRangeException(name, actual, $"{name} must be {expected}, got {actual}.");
         }
         Check(Epochs >= 1, nameof(Epochs), ">= 1", Epochs);
+        Check(Steps >= 0, nameof(Steps), ">= 0 (0 = train for Epochs)", Steps);
         Check(BatchSize >= 1, nameof(BatchSize), ">= 1", BatchSize);
         Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "a finite number > 0", LearningRate);
         Check(Momentum >= 0 && Momentum < 1, nameof(Momentum), "in [0, 1)", Momentum);
@@ -60,7 +67,17 @@ public sealed record TrainOptions
     /// <summary>Canonical text of every field, for cache keys.</summary>
     public string Key =>
         FormattableString.Invariant(
-            $"epochs={Epochs};batch={BatchSize};opt={Optimizer};lr={LearningRate:R};mom={Momentum:R};wd={WeightDecay:R};sched={Schedule};step={LrStepEpochs};decay={LrDecay:R};seed={Seed};penalty={Penalty?.Key ?? "none"};lambda={PenaltyWeight:R}");
+            $"epochs={(Steps > 0 ? $"steps{Steps}" : Epochs)};batch={BatchSize};opt={Optimizer};lr={LearningRate:R};mom={Momentum:R};wd={WeightDecay:R};sched={Schedule};step={LrStepEpochs};decay={LrDecay:R};seed={Seed};penalty={Penalty?.Key ?? "none"};lambda={PenaltyWeight:R}");
+
+    /// <summary>Optimizer steps of the whole run on a training set of <paramref name="examples"/>.</summary>
+    public long TotalSteps(long examples) => Steps > 0 ? Steps : (examples + BatchSize - 1) / BatchSize * Epochs;
+
+    /// <summary>Passes over the data the run starts (the last one partial when <see cref="Steps"/> does not fill it).</summary>
+    public int EpochCount(long examples)
+    {
+        long perEpoch = (examples + BatchSize - 1) / BatchSize;
+        return (int)((TotalSteps(examples) + perEpoch - 1) / perEpoch);
+    }
 
     /// <summary>The learning rate at a step (0-based) of <paramref name="totalSteps"/>.</summary>
     public double LearningRateAt(long step, long stepsPerEpoch, long totalSteps)

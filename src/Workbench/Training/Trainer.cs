@@ -7,7 +7,11 @@ using static TorchSharp.torch;
 namespace Workbench.Training;
 
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
-public sealed record TrainResult(TrainingHistory History, double TestLoss, double TestAccuracy, double TrainSeconds);
+public sealed record TrainResult(TrainingHistory History, double TestLoss, double TestAccuracy, double TrainSeconds)
+{
+    /// <summary>Optimizer steps of the whole run (0 for a cached run recorded before step counts were kept).</summary>
+    public long Steps => History.Epochs.Count == 0 ? 0 : History.Last.Steps;
+}
 
 /// <summary>Loss and accuracy of a model on a dataset.</summary>
 public sealed record EvaluationResult(double Loss, double Accuracy, long Count);
@@ -36,23 +40,25 @@ public static class Trainer
         using var optimizer = CreateOptimizer(model, options);
         var history = new TrainingHistory();
         long stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
-        long totalSteps = stepsPerEpoch * options.Epochs;
+        long totalSteps = options.TotalSteps(train.Count);
+        int epochs = options.EpochCount(train.Count);
         long step = 0;
         var penalty = options.Penalty;
         double lastLr = options.LearningRate;
 
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        for (int epoch = 1; epoch <= epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
             model.train();
             double lossSum = 0, penaltySum = 0;
             long correct = 0, seen = 0, batchIndex = 0;
-            using (var task = progress.Start($"epoch {epoch}/{options.Epochs}", stepsPerEpoch))
+            using (var task = progress.Start($"epoch {epoch}/{epochs}", Math.Min(stepsPerEpoch, totalSteps - step)))
             {
                 // The batch order depends on (seed, epoch) only, so a run is reproducible and a
                 // resumed or cached run sees the same data in the same order.
                 foreach (var batch in train.Batches(options.BatchSize, shuffle: true, seed: options.Seed * 1_000_003 + epoch, device))
                 {
+                    if (step == totalSteps) { batch.Dispose(); break; }
                     cancellation.ThrowIfCancellationRequested();
                     using var scope = torch.NewDisposeScope();
                     using var _ = batch;
@@ -87,10 +93,10 @@ public static class Trainer
                 }
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
-            EvaluationResult? eval = test is not null && (options.EvaluateEveryEpoch || epoch == options.Epochs)
+            EvaluationResult? eval = test is not null && (options.EvaluateEveryEpoch || epoch == epochs)
                 ? Evaluate(model, test, device: device) : null;
             history.Add(new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, penalty is null ? 0 : penaltySum / seen,
-                eval?.Loss ?? double.NaN, eval?.Accuracy ?? double.NaN, lastLr, trainSeconds));
+                eval?.Loss ?? double.NaN, eval?.Accuracy ?? double.NaN, lastLr, trainSeconds, step));
         }
         model.eval();
         var last = history.Last;

@@ -4,7 +4,7 @@ namespace Workbench.Training;
 
 /// <summary>One epoch's metrics. Test metrics are NaN when the epoch was not evaluated.</summary>
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double Penalty,
-    double TestLoss, double TestAccuracy, double LearningRate, double Seconds);
+    double TestLoss, double TestAccuracy, double LearningRate, double Seconds, long Steps = 0);
 
 /// <summary>The metrics of a training run, epoch by epoch; <see cref="ToDataFrame"/> for notebooks.</summary>
 public sealed class TrainingHistory

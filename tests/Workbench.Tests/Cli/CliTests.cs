@@ -62,6 +62,26 @@ public class CliTests
         }
     }
 
+    /// <summary>Issue #21: `--version`, option descriptions in one column, and no .NET " (Parameter 'x')" suffix in messages.</summary>
+    [Fact]
+    public void Version_aligned_help_and_messages_without_dotnet_suffixes()
+    {
+        var v = Run("--version");
+        Assert.Equal(0, v.Code);
+        Assert.StartsWith("workbench 0.", v.Out);
+        foreach (var c in CliApp.Commands.Where(c => c.Options.Count > 0))
+        {
+            var lines = Run([.. c.Name.Split(' '), "--help"]).Out.Split('\n').Where(l => l.StartsWith("  --")).ToList();
+            // The description starts after the widest option entry plus two spaces, on every line.
+            var starts = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^  \S.*?\s{2,}(?=\S)").Length).Distinct().ToList();
+            Assert.True(starts.Count == 1, $"{c.Name}: descriptions start at columns {string.Join(", ", starts)}");
+        }
+        var bad = Run("data", "fetch", "cifar");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("dataset must be mnist or fashion-mnist; got 'cifar'", bad.Err);
+        Assert.DoesNotContain("(Parameter", bad.Err);
+    }
+
     // C3/C4: ordinary I/O faults end in one line naming the path, exit 1, and before any long work.
     static void AssertOneLineIoError((int Code, string Out, string Err) r, string path)
     {

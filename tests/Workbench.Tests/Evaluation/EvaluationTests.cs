@@ -133,6 +133,20 @@ public class EvaluationTests
         Assert.Equal(1.0, PixelPerturbation.DefaultFractions[^1], 12);
     }
 
+    /// <summary>The pixel-perturbation fill defaults to the data's background: the most frequent pixel value, not a mean or a constant.</summary>
+    [Fact]
+    public void Background_fill_is_the_most_frequent_pixel_value()
+    {
+        using var black = torch.zeros(4, 1, 6, 6);
+        black[.., .., 2..4, 2..4] = torch.tensor(0.9f);            // a bright digit on a black background
+        Assert.Equal(0.0, PixelPerturbation.BackgroundFill(black), 12);
+        using var grey = torch.full(new long[] { 2, 1, 5, 5 }, 128 / 255.0f);
+        grey[.., .., 0, ..] = torch.tensor(1f);
+        Assert.Equal(128 / 255.0, PixelPerturbation.BackgroundFill(grey), 12); // not the mean (≈ 0.61)
+        using var empty = torch.zeros(0, 1, 5, 5);
+        Assert.Equal("images", Assert.Throws<ArgumentException>(() => PixelPerturbation.BackgroundFill(empty)).ParamName);
+    }
+
     [Fact]
     public void Randomizing_the_top_layer_moves_gradients_more_than_an_edge_detector_and_weights_are_restored()
     {

@@ -3,6 +3,7 @@ using Workbench.Attribution;
 using Workbench.Experiments;
 using Workbench.Experiments.FooledGradients;
 using Workbench.Experiments.InterpretationGeneralization;
+using Workbench.Experiments.ScoreMatching;
 using Workbench.Tests.Attribution;
 using static TorchSharp.torch;
 
@@ -27,7 +28,68 @@ public class ExperimentPiecesTests
         }
         Assert.Equal(new[] { 2, 4, 8, 16 }, new InterpretationGeneralizationConfig().SplitFactors);
         Assert.Equal(1000, new InterpretationGeneralizationConfig().TestImages);
-        Assert.Equal(200, InterpretationGeneralizationConfig.Quick.TestImages);
+        Assert.Equal(150, InterpretationGeneralizationConfig.Quick.TestImages);
+    }
+
+    /// <summary>Issue #20: every E1 network gets the same number of optimizer steps whatever its split factor, so data size is not confounded with training.</summary>
+    [Fact]
+    public void E1_networks_get_equal_steps_whatever_the_split_factor()
+    {
+        foreach (var config in new[] { new InterpretationGeneralizationConfig(), InterpretationGeneralizationConfig.Quick })
+        {
+            var options = config.Training;
+            Assert.Equal(config.StepsPerNetwork, options.Steps);
+            var steps = config.SplitFactors.Select(k => options.TotalSteps(60_000 / k)).Distinct().ToList();
+            Assert.Equal(new[] { config.StepsPerNetwork }, steps);
+        }
+        Assert.Equal(1_876, new InterpretationGeneralizationConfig().StepsPerNetwork); // 2 epochs of the k = 2 half at batch 32
+    }
+
+    static readonly IReadOnlyDictionary<string, Spread> Ordered = new Dictionary<string, Spread>
+    {
+        ["baseline"] = Spread.Of(new[] { 40.0, 44 }), ["score-matching"] = Spread.Of(new[] { 60.0, 62 }),
+        ["anti-score-matching"] = Spread.Of(new[] { 10.0, 12 }), ["gradient-norm"] = Spread.Of(new[] { 55.0, 57 }),
+    };
+
+    /// <summary>Issue #20: the judge's accuracy on real images is part of the GAN-test row; below the bar the row says the judge is not competent and does not hold.</summary>
+    [Fact]
+    public void E3_GAN_test_claim_is_not_judged_with_an_incompetent_judge()
+    {
+        var config = new ScoreMatchingConfig();
+        var competent = ScoreMatchingExperiment.GanTestClaim("fashion-mnist", "λ=0.001", Ordered, new GanTestResult(0.5, 0.93, true), config);
+        Assert.True(competent.Holds, competent.Measured);
+        Assert.Contains("judge 93.0% on real test images", competent.Measured);
+        Assert.Contains("base 42.0 ± 2.0", competent.Measured);
+
+        var weak = ScoreMatchingExperiment.GanTestClaim("fashion-mnist", "λ=0.001", Ordered, new GanTestResult(0.5, 0.81, false), config);
+        Assert.False(weak.Holds);
+        Assert.StartsWith("judge not competent (81.0% < 90%", weak.Measured);
+
+        var reversed = new Dictionary<string, Spread>(Ordered) { ["score-matching"] = Spread.Of(new[] { 30.0 }) };
+        Assert.False(ScoreMatchingExperiment.GanTestClaim("mnist", "λ=0.001", reversed, new GanTestResult(0.5, 0.99, true), config).Holds);
+
+        var ceiling = Ordered.ToDictionary(kv => kv.Key, _ => Spread.Of(new[] { 97.0, 99 }));
+        var atCeiling = ScoreMatchingExperiment.GanTestClaim("fashion-mnist", "λ=0.001", ceiling, new GanTestResult(0.98, 0.93, true), config);
+        Assert.False(atCeiling.Holds);
+        Assert.Contains("ceiling", atCeiling.Measured);
+
+        var missing = new Dictionary<string, Spread>(Ordered);
+        missing.Remove("gradient-norm");
+        Assert.Equal("ganTestPercent", Assert.Throws<ArgumentException>(() =>
+            ScoreMatchingExperiment.GanTestClaim("mnist", "λ", missing, new GanTestResult(0.5, 0.99, true), config)).ParamName);
+    }
+
+    /// <summary>E3 trains with the authors' optimiser; seeds and λ change the cache key, the judge is another architecture.</summary>
+    [Fact]
+    public void E3_training_is_the_authors_optimiser_and_the_judge_another_architecture()
+    {
+        var config = new ScoreMatchingConfig();
+        var options = ScoreMatchingExperiment.TrainOptionsFor(config, null, 0);
+        Assert.Equal((Workbench.Training.OptimizerKind.Sgd, 0.02, 0.9, 5e-4, 128), (options.Optimizer, options.LearningRate, options.Momentum, options.WeightDecay, options.BatchSize));
+        Assert.NotEqual(options.Key, ScoreMatchingExperiment.TrainOptionsFor(config, null, 0, seedOffset: 1).Key);
+        Assert.NotEqual(ScoreMatchingExperiment.Classifier.Architecture, config.Judge.Architecture);
+        Assert.Equal(new[] { 1e-4, 1e-3 }, config.Lambdas);
+        Assert.Equal(1e-2 * 0.1, config.Sampler.WeightDecay * config.Sampler.StepSize, 12); // the code's pull of 1e-3 per step
     }
 
     [Fact]

@@ -90,4 +90,21 @@ public class ExercisesTests
         Assert.Equal(new[] { false, true, false }, steps[1]!["args"]![0]!["visible"]!.AsArray().Select(v => (bool)v!));
         Assert.Throws<ArgumentException>(() => SliderFigure.Over("σ", Array.Empty<double>(), _ => Plotly.NET.CSharp.Chart.Line<double, double, string>(x: new[] { 0.0 }, y: new[] { 0.0 })));
     }
+
+    /// <summary>Issue #21: a long table shows 25 rows and keeps every row behind a toggle; text left-aligned, numbers right-aligned.</summary>
+    [Fact]
+    public void Long_tables_expand_and_align_text_left()
+    {
+        var frame = new Microsoft.Data.Analysis.DataFrame(
+            new Microsoft.Data.Analysis.StringDataFrameColumn("method", Enumerable.Range(0, 40).Select(i => $"m{i}")),
+            new Microsoft.Data.Analysis.DoubleDataFrameColumn("score", Enumerable.Range(0, 40).Select(i => i / 10.0)));
+        var html = HtmlFormatters.Table(frame);
+        var (shown, all) = (html[..html.IndexOf("<details")], html[html.IndexOf("<details")..]);
+        Assert.Equal(25, System.Text.RegularExpressions.Regex.Matches(shown, "<tr><td").Count);
+        Assert.Equal(40, System.Text.RegularExpressions.Regex.Matches(all, "<tr><td").Count);
+        Assert.Contains("show all 40 rows", all);
+        Assert.Contains("<td style=\"text-align:left\">m39</td>", all);
+        Assert.Contains("<td style=\"text-align:right\">3.9</td>", all);
+        Assert.DoesNotContain("<details", HtmlFormatters.Table(frame.Head(10)));
+    }
 }

@@ -121,6 +121,36 @@ public class TrainerTests
         }
     }
 
+    /// <summary>
+    /// A step budget gives networks trained on sets of different sizes the same number of optimizer updates (seed 000's
+    /// split factors); the last pass is cut where the budget ends, and the history records the step count.
+    /// </summary>
+    [Fact]
+    public void A_step_budget_is_the_same_number_of_updates_whatever_the_set_size()
+    {
+        using var small = TrainingFixtures.HalfBrightness(96, seed: 11);   // 3 batches per pass
+        using var large = TrainingFixtures.HalfBrightness(320, seed: 12);  // 10 batches per pass
+        var options = new TrainOptions { Steps = 7, BatchSize = 32, Epochs = 50 };
+        TrainResult Fit(Workbench.Data.TensorDataset data)
+        {
+            TorchRuntime.Seed(0);
+            using var model = Mlp.Build();
+            return Trainer.Fit(model, data, null, options);
+        }
+        var onSmall = Fit(small);
+        var onLarge = Fit(large);
+        Assert.Equal(7, onSmall.Steps);
+        Assert.Equal(7, onLarge.Steps);
+        Assert.Equal(3, onSmall.History.Epochs.Count);                      // 3 + 3 + 1 batches
+        Assert.Equal(new long[] { 3, 6, 7 }, onSmall.History.Epochs.Select(e => e.Steps));
+        Assert.Single(onLarge.History.Epochs);                              // 7 of 10 batches
+        Assert.Equal(3, options.EpochCount(96));
+        Assert.Equal(150, (options with { Steps = 0 }).TotalSteps(96));    // without a budget: epochs x batches per pass
+        Assert.NotEqual(options.Key, (options with { Steps = 8 }).Key);
+        Assert.Equal(new TrainOptions { Epochs = 50 }.Key.Replace("epochs=50", "epochs=steps7"), new TrainOptions { Epochs = 50, Steps = 7 }.Key);
+        Assert.Equal("Steps", Assert.Throws<ArgumentOutOfRangeException>(() => new TrainOptions { Steps = -1 }.Validate()).ParamName);
+    }
+
     [Fact]
     public void Schedules_follow_their_definitions()
     {
