@@ -10,11 +10,6 @@ public class ConditionalVaeTests
 {
     public ConditionalVaeTests() => TorchRuntime.EnsureLoaded();
 
-    /// <summary>One-hot (red, green, horizontal, vertical) of BARS factors, the colour optionally forced.</summary>
-    static Tensor Conditions(BarsSet set, bool? green = null) => torch.tensor(
-        set.Factors.SelectMany(f => new[] { (green ?? f.Green) ? 0f : 1f, (green ?? f.Green) ? 1f : 0f, f.Vertical ? 0f : 1f, f.Vertical ? 1f : 0f }).ToArray(),
-        new long[] { set.Factors.Count, 4 });
-
     /// <summary>The fraction of a decoded image's red + green mass that is green: 1 for a green bar, 0 for a red one.</summary>
     static Tensor GreenShare(Tensor x)
     {
@@ -27,7 +22,7 @@ public class ConditionalVaeTests
     public void Cvae_loss_falls_and_its_decoder_follows_the_condition()
     {
         using var bars = Bars.Generate(800, 0.5, 0.5, seed: 4);
-        using var c = Conditions(bars);
+        using var c = bars.Conditions();
         var options = new CvaeOptions { Epochs = 15, Hidden = 128, Seed = 1 };
         var (vae, history) = ConditionalVae.Fit(bars.Data.Inputs, c, options);
         using (vae)
@@ -37,8 +32,8 @@ public class ConditionalVaeTests
             Assert.True(history.Reconstruction[^1] < history.Reconstruction[0]);
 
             // Dec-CaCE of "how green is the image" between do(green) and do(red): the decoder must switch the colour.
-            using var green = Conditions(bars, green: true);
-            using var red = Conditions(bars, green: false);
+            using var green = bars.Conditions(green: true);
+            using var red = bars.Conditions(green: false);
             var dec = VaeCausalConceptEffect.Decoder(GreenShare, vae, green, red, seed: 2);
             Assert.True(dec.Effect > 0.5 && dec.MeanDoA > 0.5 && dec.MeanDoB < 0.5, $"loss {string.Join(", ", history.Loss.Select(v => v.ToString("F0")))}; Dec-CaCE of the green share {dec.Effect} ({dec.MeanDoA} vs {dec.MeanDoB})");
             var encDec = VaeCausalConceptEffect.EncoderDecoder(GreenShare, vae, bars.Data.Inputs, c, green, red);
@@ -51,6 +46,36 @@ public class ConditionalVaeTests
             var (again, h2) = ConditionalVae.Fit(bars.Data.Inputs, c, options);
             using (again) Assert.Equal(history.Loss, h2.Loss);
         }
+    }
+
+    [Fact]
+    public void Cvae_cache_reloads_the_trained_model_and_retrains_a_corrupt_entry()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "wb-cvae-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var bars = Bars.Generate(100, 0.5, 0.5, seed: 6);
+            using var c = bars.Conditions();
+            var options = new CvaeOptions { Epochs = 2, Hidden = 16, Seed = 3 };
+            var (first, h1) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, dir);
+            var (second, h2) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, dir);
+            using var z = torch.randn(5, options.LatentSize);
+            using var c5 = c.narrow(0, 0, 5);
+            using (first) using (second)
+            using (var a = first.Decode(z, c5)) using (var b = second.Decode(z, c5))
+            {
+                Assert.Equal(h1.Loss, h2.Loss);
+                Assert.True(a.equal(b).all().item<bool>());
+            }
+            var weights = Directory.GetFiles(dir, "cvae-*.bin").Single();
+            File.WriteAllBytes(weights, new byte[] { 1, 2, 3 });
+            var (third, h3) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, dir);
+            using (third) Assert.Equal(h1.Loss, h3.Loss); // retrained with the same seed
+            var (other, _) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options with { Seed = 4 }, dir);
+            other.Dispose();
+            Assert.Equal(2, Directory.GetFiles(dir, "cvae-*.bin").Length);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 
     [Fact]

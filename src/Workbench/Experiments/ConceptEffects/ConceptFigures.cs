@@ -1,6 +1,7 @@
 using Plotly.NET;
 using Plotly.NET.CSharp;
 using TorchSharp;
+using Workbench.Concepts;
 using Workbench.Data.Synthetic;
 using static TorchSharp.torch;
 using CSharpChart = Plotly.NET.CSharp.Chart;
@@ -21,6 +22,8 @@ public static class ConceptFigures
         estimators ??= new (string, Func<SettingResult, double>, Func<SeedBarsRow, double>)[]
         {
             ("GT-CaCE", r => r.GtCace.Effect, s => s.GtCace),
+            ("Dec-CaCE", r => r.DecCace.Effect, s => s.DecCace),
+            ("EncDec-CaCE", r => r.EncDecCace.Effect, s => s.EncDecCace),
             ("ConExp", r => r.ConExp.Effect, s => s.ConExp),
             ("TCAV", r => r.TcavScore, s => s.Tcav),
         };
@@ -56,15 +59,49 @@ public static class ConceptFigures
     {
         using var green = examples.WithColour(true);
         using var red = examples.WithColour(false);
-        var charts = new List<GenericChart>();
-        for (long i = 0; i < examples.Data.Count; i++)
+        return ImageGrid(new[] { ("observed", examples.Data.Inputs), ("do(colour = green)", green), ("do(colour = red)", red) });
+    }
+
+    /// <summary>
+    /// The CVAE's counterfactuals of the same images: each encoded with its observed concepts and decoded
+    /// under do(green) and do(red) (EncDec-CaCE's images), beside the original.
+    /// </summary>
+    public static GenericChart VaeCounterfactuals(ConditionalVae vae, BarsSet examples)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var (mu, _) = vae.Encode(examples.Data.Inputs, examples.Conditions());
+        return ImageGrid(new[]
         {
-            charts.Add(Rgb(examples.Data.Inputs[i]));
-            charts.Add(Rgb(green[i]));
-            charts.Add(Rgb(red[i]));
-        }
-        var grid = CSharpChart.Grid(charts, (int)examples.Data.Count, 3).WithSize(Width: 3 * 150 + 80, Height: 150 * (int)examples.Data.Count + 80);
-        return Titled("observed | do(colour = green) | do(colour = red)", grid);
+            ("observed", examples.Data.Inputs), ("CVAE do(colour = green)", vae.Decode(mu, examples.Conditions(green: true))),
+            ("CVAE do(colour = red)", vae.Decode(mu, examples.Conditions(green: false))),
+        });
+    }
+
+    /// <summary>RGB images side by side: one row per image, one column per named batch [n, 3, H, W].</summary>
+    public static GenericChart ImageGrid(IReadOnlyList<(string Title, Tensor Images)> columns)
+    {
+        if (columns.Count == 0) throw new ArgumentException("columns must hold at least one batch of images; got none.", nameof(columns));
+        long rows = columns[0].Images.shape[0];
+        foreach (var (title, images) in columns)
+            if (images.shape[0] != rows) throw new ArgumentException($"column '{title}' has {images.shape[0]} images; the first has {rows}.", nameof(columns));
+        var charts = new List<GenericChart>();
+        for (long i = 0; i < rows; i++)
+            foreach (var (_, images) in columns) charts.Add(Rgb(images[i]));
+        var grid = CSharpChart.Grid(charts, (int)rows, columns.Count).WithSize(Width: columns.Count * 150 + 80, Height: 150 * (int)rows + 80);
+        return Titled(string.Join(" | ", columns.Select(c => c.Title)), grid);
+    }
+
+    /// <summary>The CVAE's training curve: the negative ELBO and its reconstruction and KL terms per epoch.</summary>
+    public static GenericChart CvaeLoss(CvaeHistory history)
+    {
+        var epochs = Enumerable.Range(1, history.Loss.Length).ToArray();
+        return Titled("Conditional VAE training (mean per image)", CSharpChart.Combine(new[]
+            {
+                CSharpChart.Line<int, double, string>(x: epochs, y: history.Loss, Name: "−ELBO", ShowMarkers: true),
+                CSharpChart.Line<int, double, string>(x: epochs, y: history.Reconstruction, Name: "reconstruction (BCE)", ShowMarkers: true),
+                CSharpChart.Line<int, double, string>(x: epochs, y: history.Kl, Name: "KL", ShowMarkers: true),
+            }).WithXAxisStyle<int, int, string>(TitleText: "epoch").WithYAxisStyle<double, double, string>(TitleText: "nats per image"));
     }
 
     /// <summary>Per setting: the TCAV scores of "green" against each random set, and of the reference random set against the same sets, with the t-test's verdict.</summary>
