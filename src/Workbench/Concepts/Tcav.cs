@@ -7,6 +7,8 @@ namespace Workbench.Concepts;
 /// A TCAV score (Kim et al., 2018, eq. 2): the fraction of the class's inputs whose directional
 /// derivative S_{C,k,l}(x) = ∇h_{l,k}(x) · v_C is positive (<see cref="SignCount"/>), and Captum's
 /// magnitude variant Σ_x S·[S &gt; 0] / Σ_x |S| (<see cref="Magnitude"/>). <see cref="Derivatives"/> are the S per input.
+/// S differentiates the class logit, as Captum does (layer gradient without the input multiply); tensorflow/tcav
+/// differentiates the cross-entropy loss and counts S &lt; 0, which also involves the other logits.
 /// </summary>
 public sealed record TcavScore(double SignCount, double Magnitude, double[] Derivatives);
 
