@@ -27,6 +27,13 @@ public class SyntheticTests
         using var green = bars.WithColour(true);
         Assert.Equal(0f, green[.., 0].sum().item<float>());
 
+        using var conditions = bars.Conditions();
+        using var forced = bars.Conditions(green: false);
+        var f0 = bars.Factors[0];
+        Assert.Equal(new[] { f0.Green ? 0f : 1, f0.Green ? 1f : 0, f0.Vertical ? 0f : 1, f0.Vertical ? 1f : 0 }, conditions[0].data<float>().ToArray());
+        Assert.Equal(4000f, forced.select(1, 0).sum().item<float>());
+        Assert.True(forced.narrow(1, 2, 2).equal(conditions.narrow(1, 2, 2)).all().item<bool>());
+
         using var again = Bars.Generate(4000, 0.99, 0.01, seed: 1);
         Assert.True(again.Data.Inputs.equal(bars.Data.Inputs).all().item<bool>());
         using var other = Bars.Generate(4000, 0.99, 0.01, seed: 2);

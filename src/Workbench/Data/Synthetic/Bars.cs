@@ -18,6 +18,17 @@ public sealed record BarsSet(TensorDataset Data, IReadOnlyList<BarsFactors> Fact
     /// <summary>1 where the bar is green, as a float vector [N].</summary>
     public Tensor GreenIndicator() => torch.tensor(Factors.Select(f => f.Green ? 1f : 0f).ToArray());
 
+    /// <summary>
+    /// The concepts as one-hot condition vectors [N, 4] = (red, green, horizontal, vertical), for a
+    /// conditional generative model; <paramref name="green"/> forces the colour (do(C = green/red)).
+    /// </summary>
+    public Tensor Conditions(bool? green = null) => torch.tensor(
+        Factors.SelectMany(f =>
+        {
+            bool g = green ?? f.Green;
+            return new[] { g ? 0f : 1f, g ? 1f : 0f, f.Vertical ? 0f : 1f, f.Vertical ? 1f : 0f };
+        }).ToArray(), new long[] { Factors.Count, 4 });
+
     public void Dispose() => Data.Dispose();
 }
 

@@ -1,0 +1,53 @@
+using TorchSharp;
+using Workbench.Experiments.ConceptEffects;
+using Workbench.Runtime;
+using Workbench.Training;
+
+namespace Workbench.Tests.Experiments;
+
+public class ConceptEffectsTests
+{
+    public ConceptEffectsTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Settings_read_the_seed_table_as_percent_red_per_class()
+    {
+        var s = new BarsSetting(60, 40);
+        Assert.Equal("60/40", s.Label);
+        Assert.Equal(0.6, s.PGreenGivenVertical, 12);
+        Assert.Equal(0.4, s.PGreenGivenHorizontal, 12);
+        // P(vert | green) = 0.6 / 1.0, P(vert | red) = 0.4 / 1.0.
+        Assert.Equal(0.2, s.ColourLabelDependence, 12);
+        Assert.Equal(new[] { "60/40", "99/01", "98/02", "99/50" }, BarsSettings.Seed.Select(x => x.Label));
+        Assert.All(BarsSettings.Seed, x => Assert.True(BarsSettings.SeedTable.ContainsKey(x.Label)));
+        Assert.Equal("RandomSets", Assert.Throws<ArgumentOutOfRangeException>(() => (ConceptEffectsConfig.Quick with { RandomSets = 1 }).Validate()).ParamName);
+    }
+
+    [Fact]
+    public void A_tiny_run_gives_bounded_estimates_and_is_reproducible()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "wb-e6-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var config = ConceptEffectsConfig.Quick with
+            {
+                Settings = new[] { new BarsSetting(99, 1) }, TrainImages = 400, TestImages = 120, Epochs = 1,
+                TcavClassInputs = 20, ConceptExamples = 12, RandomSets = 2,
+            };
+            var first = ConceptEffectsExperiment.Run(config, cache: new ModelCache(dir));
+            var r = Assert.Single(first.Settings);
+            Assert.InRange(r.GtCace.Effect, -1, 1);
+            Assert.InRange(r.ConExp.Effect, -1, 1);
+            Assert.All(r.Tcav.ConceptScores.Concat(r.Tcav.RandomScores), s => Assert.InRange(s, 0, 1));
+            Assert.Equal(2, r.Tcav.ConceptScores.Length);
+            Assert.Equal(1, first.Table.Rows.Count);
+            Assert.Equal(typeof(bool), first.Claims["holds"].DataType);
+            // Same seed, same numbers (the model now comes from the cache).
+            var again = Assert.Single(ConceptEffectsExperiment.Run(config, cache: new ModelCache(dir)).Settings);
+            Assert.Equal(r.GtCace.Effect, again.GtCace.Effect, 6);
+            Assert.Equal(r.ConExp.Effect, again.ConExp.Effect, 6);
+            Assert.Equal(r.Tcav.ConceptScores, again.Tcav.ConceptScores);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+}
