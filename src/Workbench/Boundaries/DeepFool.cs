@@ -82,6 +82,20 @@ public static class DeepFool
                 throw new ArgumentException($"every subspace must live in the input space R^{dimension}; subspace '{s.Name}' has D = {s.AmbientDimension}.", nameof(subspaces));
 
         using var mode = EvalMode.Enter(model);
+        // Only input gradients are needed: parameters stop requiring gradients for the attack (restored after), so no
+        // backward pass computes a weight gradient.
+        var frozen = EvalMode.ModulesBehind(model).SelectMany(module => module.parameters()).Where(p => p.requires_grad).ToList();
+        foreach (var p in frozen) p.requires_grad_(false);
+        try
+        {
+            return AttackRows(model, inputs, subspaces, options, progress, n, dimension);
+        }
+        finally { foreach (var p in frozen) p.requires_grad_(true); }
+    }
+
+    static IReadOnlyList<DeepFoolResult> AttackRows(Func<Tensor, Tensor> model, Tensor inputs, IReadOnlyList<Subspace?> subspaces, DeepFoolOptions options,
+        IProgressSink progress, long n, long dimension)
+    {
         int rows = checked((int)(n * subspaces.Count));
         var margins = new double[rows];
         var reached = new double[rows];
@@ -93,16 +107,18 @@ public static class DeepFool
         using var flat = inputs.detach().reshape(n, dimension).to_type(ScalarType.Float32);
         using var task = progress.Start("DeepFool", rows);
         int done = 0;
-        // Rows are subspace-major (row = s·N + i); a chunk is a contiguous range of rows.
+        // Rows are example-major (row = i·S + s), so a chunk holds whole groups of rows of one image; a chunk is a
+        // contiguous range of rows.
+        int count0 = subspaces.Count;
         for (int start = 0; start < rows; start += options.BatchSize)
         {
             int count = Math.Min(options.BatchSize, rows - start);
-            var subspaceOf = Enumerable.Range(start, count).Select(row => (int)(row / n)).ToArray();
-            var exampleOf = Enumerable.Range(start, count).Select(row => (long)(row % n)).ToArray();
-            var chunk = new Chunk(start, subspaceOf, margins, reached, flipped, iterations, original, final);
-            using (var index = torch.tensor(exampleOf, device: inputs.device))
-            using (var x0 = flat.index_select(0, index))
-            using (var r = Run(model, x0, inputs.shape, subspaces, options, chunk))
+            var subspaceOf = Enumerable.Range(start, count).Select(row => row % count0).ToArray();
+            long firstExample = start / count0, lastExample = (start + count - 1) / count0;
+            var uniqueOf = Enumerable.Range(start, count).Select(row => (int)(row / count0 - firstExample)).ToArray();
+            var chunk = new Chunk(start, subspaceOf, uniqueOf, margins, reached, flipped, iterations, original, final);
+            using (var unique = flat.narrow(0, firstExample, lastExample - firstExample + 1))
+            using (var r = Run(model, unique, inputs.shape, subspaces, options, chunk))
                 perturbations.narrow(0, start, count).copy_(r);
             done += count;
             task.Report(done, $"{flipped.Take(done).Count(f => !f)} not flipped");
@@ -110,28 +126,39 @@ public static class DeepFool
         var results = new List<DeepFoolResult>();
         for (int s = 0; s < subspaces.Count; s++)
         {
-            int from = (int)(s * n), len = (int)n;
-            results.Add(new DeepFoolResult(perturbations.narrow(0, from, n).reshape(inputs.shape).clone(),
-                margins[from..(from + len)], reached[from..(from + len)], flipped[from..(from + len)], iterations[from..(from + len)],
-                original[from..(from + len)], final[from..(from + len)]));
+            var rowsOf = Enumerable.Range(0, (int)n).Select(i => i * count0 + s).ToArray();
+            T[] Pick<T>(T[] all) => rowsOf.Select(row => all[row]).ToArray();
+            using var index = torch.tensor(rowsOf.Select(row => (long)row).ToArray(), device: inputs.device);
+            using var picked = perturbations.index_select(0, index);
+            results.Add(new DeepFoolResult(picked.reshape(inputs.shape).clone(),
+                Pick(margins), Pick(reached), Pick(flipped), Pick(iterations), Pick(original), Pick(final)));
         }
         perturbations.Dispose();
         return results;
     }
 
-    sealed record Chunk(int Start, int[] SubspaceOf, double[] Margins, double[] Reached, bool[] Flipped, int[] Iterations, long[] Original, long[] Final);
+    sealed record Chunk(int Start, int[] SubspaceOf, int[] UniqueOf, double[] Margins, double[] Reached, bool[] Flipped, int[] Iterations, long[] Original, long[] Final);
 
-    /// <summary>The DeepFool loop on one chunk of rows x0 [m, D]; returns (1 + overshoot)·r [m, D] and fills the chunk's arrays.</summary>
-    static Tensor Run(Func<Tensor, Tensor> model, Tensor x0, long[] inputShape, IReadOnlyList<Subspace?> subspaces, DeepFoolOptions options, Chunk chunk)
+    /// <summary>
+    /// The DeepFool loop on one chunk of rows, row j starting at unique[UniqueOf[j]]; returns (1 + overshoot)·r [m, D] and
+    /// fills the chunk's arrays. At the first iteration every row of one image sits at the same point, so the logits
+    /// and gradients are computed once per image and shared by its subspaces (the batched path's main saving).
+    /// </summary>
+    static Tensor Run(Func<Tensor, Tensor> model, Tensor unique, long[] inputShape, IReadOnlyList<Subspace?> subspaces, DeepFoolOptions options, Chunk chunk)
     {
-        long m = x0.shape[0], dimension = x0.shape[1];
+        long m = chunk.SubspaceOf.Length, dimension = unique.shape[1];
         long[] Shape(long rows) => new[] { rows }.Concat(inputShape.Skip(1)).ToArray();
+        using var rowIndex = torch.tensor(chunk.UniqueOf.Select(u => (long)u).ToArray(), device: unique.device);
+        using var x0 = unique.index_select(0, rowIndex);
         var r = torch.zeros_like(x0).DetachFromDisposeScope();
-        long[] original;
+        long[] original, uniqueOriginal;
         using (torch.no_grad())
-        using (var logits0 = model(x0.reshape(Shape(m))))
+        using (var logits0 = model(unique.reshape(Shape(unique.shape[0]))))
         using (var argmax = logits0.argmax(1))
-            original = argmax.data<long>().ToArray();
+        {
+            uniqueOriginal = argmax.data<long>().ToArray();
+            original = chunk.UniqueOf.Select(u => uniqueOriginal[u]).ToArray();
+        }
         var active = Enumerable.Range(0, (int)m).ToList();
         var flipped = new bool[m];
         var iterations = new int[m];
@@ -142,22 +169,32 @@ public static class DeepFool
         {
             using var scope = torch.NewDisposeScope();
             var a = torch.tensor(active.Select(i => (long)i).ToArray(), device: x0.device);
-            var orig = torch.tensor(active.Select(i => original[i]).ToArray(), device: x0.device).unsqueeze(1);
-            var x = (x0.index_select(0, a) + r.index_select(0, a)).detach().requires_grad_(true);
-            var logits = model(x.reshape(Shape(active.Count)));
+            // Iteration 0: all rows of an image are at x0, so evaluate each image once and repeat its result per row.
+            bool shared = iteration == 0;
+            var points = shared ? unique : x0.index_select(0, a) + r.index_select(0, a);
+            long[] pointClass = shared ? uniqueOriginal : active.Select(i => original[i]).ToArray();
+            var x = points.detach().requires_grad_(true);
+            var logits = model(x.reshape(Shape(x.shape[0])));
             long classes = logits.shape[1];
-            // ∇ₓ f_c for every class c: one backward pass per class over the whole batch (examples are independent).
-            var gradients = torch.stack(Enumerable.Range(0, (int)classes).Select(c =>
-                autograd.grad(new[] { logits[.., c].sum() }, new[] { x }, retain_graph: c < classes - 1)[0].reshape(active.Count, dimension)).ToArray(), 1);
-            var projected = Project(gradients, active, chunk.SubspaceOf, subspaces);
-            logits = logits.detach();
-            var origIndex = orig.unsqueeze(2).expand(-1, 1, dimension);
-            var w = projected - projected.gather(1, origIndex);                 // P_S(∇f_k − ∇f_orig)  [a, C, D]
-            var rawNorm = (gradients - gradients.gather(1, origIndex)).norm(2);   // ‖∇f_k − ∇f_orig‖     [a, C]
-            var f = (logits - logits.gather(1, orig)).abs();                       // |f_k − f_orig|       [a, C]
+            // w_k = ∇ₓ(f_k − f_orig) and f_k − f_orig for the C − 1 other classes, in the order k = orig + j (mod C):
+            // one backward pass per j over the whole batch (examples are independent).
+            var orig = torch.tensor(pointClass, device: x0.device).unsqueeze(1);
+            var fOrig = logits.gather(1, orig);
+            var others = (orig + torch.arange(1, classes, device: x0.device).unsqueeze(0)).remainder(classes); // [p, C − 1]
+            var differences = logits.gather(1, others) - fOrig;                                                  // f_k − f_orig
+            var w = torch.stack(Enumerable.Range(0, (int)classes - 1).Select(j =>
+                autograd.grad(new[] { differences[.., j].sum() }, new[] { x }, retain_graph: j < classes - 2)[0].reshape(x.shape[0], dimension)).ToArray(), 1);
+            var f = differences.detach().abs();
+            if (shared)
+            {
+                var perRow = torch.tensor(active.Select(i => (long)chunk.UniqueOf[i]).ToArray(), device: x0.device);
+                w = w.index_select(0, perRow);
+                f = f.index_select(0, perRow);
+            }
+            var rawNorm = w.norm(2);                                    // ‖∇f_k − ∇f_orig‖       [a, C − 1]
+            w = Project(w, active, chunk.SubspaceOf, subspaces);        // P_S(∇f_k − ∇f_orig)    [a, C − 1, D]
             var wNorm = w.norm(2);
             var usable = (wNorm > rawNorm * RelativeZero) & (wNorm > 0);
-            usable = usable.scatter(1, orig, torch.zeros_like(orig, dtype: ScalarType.Bool));
             var distance = torch.where(usable, f / wNorm.clamp_min(1e-30), torch.full_like(f, double.PositiveInfinity));
             var (nearest, best) = distance.min(1);
             var stalled = nearest.isinf();

@@ -141,6 +141,18 @@ public class DeepFoolTests
     }
 
     [Fact]
+    public void The_attack_leaves_the_model_trainable_and_in_its_mode()
+    {
+        TorchRuntime.Seed(13);
+        using var net = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3));
+        net.train();
+        using var x = torch.randn(4, 10);
+        using var result = DeepFool.Attack(net.call, x);
+        Assert.All(net.parameters(), p => Assert.True(p.requires_grad));
+        Assert.True(net.training);
+    }
+
+    [Fact]
     public void Same_inputs_give_the_same_margins()
     {
         TorchRuntime.Seed(11);
