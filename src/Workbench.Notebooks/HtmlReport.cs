@@ -37,8 +37,13 @@ public static class HtmlReport
         sb.Append(failure is null ? "<p><b>Status:</b> all cells ran.</p>"
             : $"<p class=\"wb-error\"><b>Failed</b> at cell {failure.CellNumber} (<code>{WebUtility.HtmlEncode(failure.FirstLine)}</code>): {WebUtility.HtmlEncode(failure.Message)}</p>");
         sb.Append("<details open><summary>Provenance</summary><table class=\"wb-prov\">");
+        // One row per entry; nested objects (parameters, versions) one row per member, so nothing reads as raw JSON.
         foreach (var (k, v) in provenance.Where(p => p.Key != "cells"))
-            sb.Append($"<tr><td>{WebUtility.HtmlEncode(k)}</td><td><code>{WebUtility.HtmlEncode(v is JsonValue jv && jv.TryGetValue<string>(out var text) ? text : v?.ToJsonString() ?? "")}</code></td></tr>");
+        {
+            if (v is JsonObject nested)
+                foreach (var (nk, nv) in nested) AppendProvenanceRow(sb, $"{k}: {nk}", nv);
+            else AppendProvenanceRow(sb, k, v);
+        }
         sb.Append("</table></details>");
         for (int i = 0; i < doc.Cells.Count; i++)
         {
@@ -57,5 +62,55 @@ public static class HtmlReport
             sb.Append("</div>");
         }
         return sb.Append("</body></html>").ToString();
+    }
+
+    /// <summary>
+    /// The index page of a set of runs: date, commit and mode; per notebook its title (the first heading), status, run time,
+    /// claims that hold, and every claim that does not hold, by name.
+    /// </summary>
+    public static string Index(IReadOnlyList<NotebookRun> runs, bool quick, DateTimeOffset? when = null, string? commit = null)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        commit ??= Provenance.GitCommit();
+        var date = (when ?? DateTimeOffset.UtcNow).ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        var sb = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Workbench reports</title>" +
+            "<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}" +
+            ".wb-fail{color:#b00}.wb-claims{margin:.2em 0 0 1em;padding:0;font-size:.85em;color:#555}</style></head><body>");
+        sb.Append($"<h1>Workbench reports</h1><p>{(quick ? "Quick" : "Full")} mode · {WebUtility.HtmlEncode(date)} · commit <code>{WebUtility.HtmlEncode(commit)}</code> · " +
+                  $"{runs.Count(r => r.Passed)} of {runs.Count} notebooks ran</p>");
+        sb.Append("<table><tr><th>notebook</th><th>status</th><th>run time</th><th>claims that hold</th></tr>");
+        foreach (var r in runs)
+        {
+            var name = WebUtility.HtmlEncode(System.IO.Path.GetFileNameWithoutExtension(r.Notebook));
+            var link = r.Report.Length > 0 ? $"<a href=\"{WebUtility.HtmlEncode(System.IO.Path.GetFileName(r.Report))}\">{name}</a>" : name;
+            var title = Title(r.Notebook);
+            var failing = r.Claims.Where(c => !c.Holds).ToList();
+            var claims = r.Claims.Count == 0 ? "—" : $"{r.Claims.Count(c => c.Holds)} / {r.Claims.Count}" +
+                (failing.Count == 0 ? "" : "<ul class=\"wb-claims\">" + string.Concat(failing.Select(c => $"<li>does not hold: {WebUtility.HtmlEncode(c.Claim)}</li>")) + "</ul>");
+            var time = r.Duration.TotalSeconds >= 90 ? $"{r.Duration.TotalMinutes:F1} min" : $"{r.Duration.TotalSeconds:F0} s";
+            sb.Append($"<tr><td>{link}{(title.Length > 0 ? $"<br><small>{WebUtility.HtmlEncode(title)}</small>" : "")}</td>" +
+                      $"<td>{(r.Passed ? "passed" : $"<span class=\"wb-fail\">failed: {WebUtility.HtmlEncode(r.Failure!.Message)}</span>")}</td><td>{time}</td><td>{claims}</td></tr>");
+        }
+        return sb.Append("</table></body></html>").ToString();
+    }
+
+    /// <summary>A notebook's one-line description: its first markdown heading, without the #s and emphasis marks.</summary>
+    static string Title(string notebook)
+    {
+        try
+        {
+            var heading = NotebookDocument.Load(notebook).Cells.Where(c => c.Kind == CellKind.Markdown)
+                .SelectMany(c => c.Source.Split('\n')).FirstOrDefault(l => l.TrimStart().StartsWith('#'));
+            return heading is null ? "" : heading.TrimStart('#', ' ').Replace("*", "").Trim();
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return ""; }
+    }
+
+    static void AppendProvenanceRow(StringBuilder sb, string key, JsonNode? value)
+    {
+        string text = value is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : value?.ToJsonString() ?? "";
+        if (key == "duration_seconds" && value is JsonValue d && d.TryGetValue<double>(out var seconds))
+            (key, text) = ("duration", seconds >= 90 ? $"{seconds / 60:F1} min" : $"{seconds:F0} s");
+        sb.Append($"<tr><td>{WebUtility.HtmlEncode(key)}</td><td>{(key == "reproduce" ? $"<code>{WebUtility.HtmlEncode(text)}</code>" : WebUtility.HtmlEncode(text))}</td></tr>");
     }
 }

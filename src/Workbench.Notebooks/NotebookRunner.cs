@@ -75,7 +75,7 @@ public sealed class NotebookRunner
         var claims = new List<(string, bool)>();
         if (!doc.Cells.Any(c => c.Kind == CellKind.Code))
             failure = new CellFailure(0, "(notebook)", $"Notebook '{path}' has no code cells.");
-        var provenance = Provenance.Collect(options, started);
+        var provenance = Provenance.Collect(options, started, doc.Path, NotebookParameters.Declared(doc));
         var folder = System.IO.Path.GetDirectoryName(doc.Path)!;
         var code = doc.Cells.Count(c => c.Kind == CellKind.Code);
         using var task = options.Progress.Start(System.IO.Path.GetFileName(path), code);

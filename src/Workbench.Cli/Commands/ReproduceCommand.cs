@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using Workbench.Data;
 using Workbench.Notebooks;
 
@@ -36,18 +34,7 @@ public sealed class ReproduceCommand : CliCommand
 
     static void WriteIndex(IReadOnlyList<NotebookRun> runs, RunOptions options)
     {
-        var sb = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Workbench reports</title>" +
-            "<style>body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto}td,th{padding:.3em .8em;border-bottom:1px solid #ddd}</style></head><body>");
-        sb.Append($"<h1>Workbench reports ({(options.Quick ? "quick" : "full")} mode)</h1><table><tr><th>notebook</th><th>status</th><th>run time</th><th>claims that hold</th></tr>");
-        foreach (var r in runs)
-        {
-            var name = WebUtility.HtmlEncode(Path.GetFileNameWithoutExtension(r.Notebook));
-            var link = r.Report.Length > 0 ? $"<a href=\"{WebUtility.HtmlEncode(Path.GetFileName(r.Report))}\">{name}</a>" : name;
-            var claims = r.Claims.Count == 0 ? "—" : $"{r.Claims.Count(c => c.Holds)} / {r.Claims.Count}";
-            sb.Append($"<tr><td>{link}</td><td>{(r.Passed ? "passed" : "failed: " + WebUtility.HtmlEncode(r.Failure!.Message))}</td><td>{r.Duration.TotalSeconds:F1} s</td><td>{claims}</td></tr>");
-        }
-        sb.Append("</table></body></html>");
         Directory.CreateDirectory(options.OutputDirectory);
-        File.WriteAllText(Path.Combine(options.OutputDirectory, "index.html"), sb.ToString());
+        Workbench.Runtime.AtomicFile.WriteAllText(Path.Combine(options.OutputDirectory, "index.html"), HtmlReport.Index(runs, options.Quick));
     }
 }
