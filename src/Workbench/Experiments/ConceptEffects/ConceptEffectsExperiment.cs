@@ -39,12 +39,13 @@ public sealed record ConceptEffectsConfig
 
     /// <summary>
     /// Under 2 minutes on 2 cores from a cold cache: 2,000 training and 600 test images, 2 epochs, 10 random sets
-    /// of 50 images, a CVAE of width 128 trained 10 epochs on the 2,000 training images.
+    /// of 50 images, a CVAE of width 128 trained 10 epochs on the 2,000 training images at learning rate 3e-3
+    /// (in its 313 steps it reaches −ELBO ≈ 66 nats per image at 3e-3, ≈ 169 at 1e-3).
     /// </summary>
     public static ConceptEffectsConfig Quick { get; } = new()
     {
         TrainImages = 2_000, TestImages = 600, Epochs = 2, TcavClassInputs = 100, ConceptExamples = 50,
-        Cvae = new CvaeOptions { Epochs = 10, Hidden = 128 }, CvaeImages = 2_000,
+        Cvae = new CvaeOptions { Epochs = 10, Hidden = 128, LearningRate = 3e-3 }, CvaeImages = 2_000,
     };
 
     /// <summary>More data and random sets: 20,000 training images, 4 epochs, 20 random sets of 100 images, a CVAE of width 256 trained 30 epochs.</summary>
