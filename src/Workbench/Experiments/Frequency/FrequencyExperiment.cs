@@ -1,0 +1,218 @@
+using Microsoft.Data.Analysis;
+using Plotly.NET;
+using Plotly.NET.CSharp;
+using TorchSharp;
+using Workbench.Boundaries;
+using Workbench.Data;
+using Workbench.Data.Synthetic;
+using Workbench.Frequency;
+using Workbench.Models;
+using Workbench.Runtime;
+using Workbench.Training;
+using static TorchSharp.torch;
+using CSharpChart = Plotly.NET.CSharp.Chart;
+
+namespace Workbench.Experiments.Frequency;
+
+/// <summary>
+/// Experiment E8 (seed 003): high-frequency components (Wang et al., CVPR 2020) and the spectral bias of ReLU networks
+/// (Rahaman et al., ICML 2019). See notebook 08 for every deviation from the papers' protocols.
+/// </summary>
+public sealed record FrequencyConfig
+{
+    /// <summary>The HFC part's data (the paper: CIFAR-10; here a 28×28 grey dataset).</summary>
+    public DatasetName Dataset { get; init; } = DatasetName.FashionMnist;
+    public int TrainImages { get; init; } = 60_000;
+    public int Epochs { get; init; } = 3;
+    public int TestImages { get; init; } = 10_000;
+    /// <summary>Radii of the LFC / HFC training sets (the seed's Table 1).</summary>
+    public IReadOnlyList<double> TrainRadii { get; init; } = new[] { 4.0, 8, 12, 16 };
+    /// <summary>Radii of the LFC / HFC test sets of the normally trained model (≤ 19.8, the 28×28 spectrum's range).</summary>
+    public IReadOnlyList<double> TestRadii { get; init; } = new[] { 2.0, 4, 6, 8, 10, 12, 14, 16, 18 };
+    public IReadOnlyList<double> SmoothingP { get; init; } = new[] { 0.0, 0.05, 0.1, 0.25, 0.5 };
+    public double FgsmEpsilon { get; init; } = 0.1;
+
+    /// <summary>Spectral bias: grid points on [0, 1), training steps, recording interval.</summary>
+    public int Points { get; init; } = 200;
+    public SpectralBiasOptions SpectralBias { get; init; } = new() { Steps = 10_000, RecordEvery = 100 };
+    public IReadOnlyList<double> NoiseNorms { get; init; } = Enumerable.Range(0, 51).Select(i => i * 0.1).ToArray();
+    public int NoiseDraws { get; init; } = 20;
+    public int Seed { get; init; }
+
+    public static FrequencyConfig Quick { get; } = new()
+    {
+        TrainImages = 2_000, Epochs = 1, TestImages = 500, TrainRadii = new[] { 4.0, 12 }, TestRadii = new[] { 4.0, 8, 12, 16 },
+        SpectralBias = new SpectralBiasOptions { Steps = 500, RecordEvery = 50 }, NoiseNorms = Enumerable.Range(0, 11).Select(i => i * 0.5).ToArray(), NoiseDraws = 3,
+    };
+
+    public static FrequencyConfig Full { get; } = new();
+}
+
+public sealed record SpectralResult(string Name, SpectralBiasRun Run, double[][] Noise);
+
+public sealed record FrequencyResult(DataFrame HfcTraining, DataFrame FilteredTest, DataFrame Smoothing, DataFrame LearnedAt, DataFrame Claims,
+    GenericChart FilteredTestChart, GenericChart SpectralEqual, GenericChart SpectralIncreasing, GenericChart NoiseChart, TimeSpan Duration);
+
+public static class FrequencyExperiment
+{
+    /// <summary>The seed's Table 1 (CIFAR-10): r → (LFC train, LFC test, HFC train, HFC test).</summary>
+    public static readonly IReadOnlyDictionary<double, (double LfcTrain, double LfcTest, double HfcTrain, double HfcTest)> SeedTable1 =
+        new Dictionary<double, (double, double, double, double)>
+        {
+            [4] = (0.9668, 0.6167, 0.9885, 0.2002), [8] = (0.9786, 0.7154, 0.9768, 0.092),
+            [12] = (0.9786, 0.7516, 0.9797, 0.0997), [16] = (0.9839, 0.7714, 0.9384, 0.1281),
+        };
+
+    public static ModelSpec Cnn { get; } = new("cnn");
+
+    public static TrainOptions Training(FrequencyConfig config) => new() { Epochs = config.Epochs, Seed = config.Seed };
+
+    /// <summary>The two spectral-bias targets: equal amplitudes 1, and increasing amplitudes 0.1·(i + 1) (k = 5, 10, …, 50).</summary>
+    public static SinusoidMixture Target(FrequencyConfig config, bool increasing) =>
+        Generators.Sinusoids(config.Points, Enumerable.Range(0, 10).Select(i => increasing ? 0.1 * (i + 1) : 1.0).ToArray(), config.Seed);
+
+    public static FrequencyResult Run(FrequencyConfig config, IProgressSink? progress = null, ModelCache? cache = null)
+    {
+        progress ??= NullProgress.Instance;
+        cache ??= new ModelCache();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var data = Workbench.Data.Datasets.Load(config.Dataset, progress: progress);
+        using var train = data.Train.Take(config.TrainImages);
+        using var test = data.Test.Take(config.TestImages);
+        using var trainProbe = train.Take(config.TestImages);
+
+        // Table 1: train on LFC(r) or HFC(r), test on the originals.
+        var hfcRows = new List<(double R, double LfcTrain, double LfcTest, double HfcTrain, double HfcTest)>();
+        foreach (var r in config.TrainRadii)
+        {
+            double[] Fit(bool low)
+            {
+                using var filtered = FrequencySplit.Of(train, r, low);
+                using var probe = filtered.Take(config.TestImages);
+                using var model = cache.GetOrTrain(Cnn, filtered, null, Training(config), progress).Model;
+                return new[] { Trainer.Evaluate(model, probe).Accuracy, Trainer.Evaluate(model, test).Accuracy };
+            }
+            var lfc = Fit(true);
+            var hfc = Fit(false);
+            hfcRows.Add((r, lfc[0], lfc[1], hfc[0], hfc[1]));
+        }
+
+        // A normally trained model on LFC(r) / HFC(r) test images, and kernel smoothing vs FGSM.
+        using var baseline = cache.GetOrTrain(Cnn, train, test, Training(config), progress).Model;
+        double clean = Trainer.Evaluate(baseline, test).Accuracy;
+        var filteredRows = config.TestRadii.Select(r =>
+        {
+            using var low = FrequencySplit.Of(test, r, true);
+            using var high = FrequencySplit.Of(test, r, false);
+            return (R: r, Lfc: Trainer.Evaluate(baseline, low).Accuracy, Hfc: Trainer.Evaluate(baseline, high).Accuracy);
+        }).ToList();
+        var smoothingRows = config.SmoothingP.Select(p =>
+        {
+            using var smoothed = KernelSmoothing.Apply(baseline, p);
+            using var adversarial = Fgsm.Perturb(baseline.call, test.Inputs, test.Labels, config.FgsmEpsilon, lower: 0, upper: 1);
+            using var attacked = new TensorDataset(adversarial.clone(), test.Labels.clone(), "fgsm");
+            return (P: p, Clean: Trainer.Evaluate(baseline, test).Accuracy, Fgsm: Trainer.Evaluate(baseline, attacked).Accuracy);
+        }).ToList();
+
+        // Spectral bias: equal and increasing amplitudes, then parameter noise on the trained networks.
+        var spectral = new List<SpectralResult>();
+        foreach (var increasing in new[] { false, true })
+        {
+            using var target = Target(config, increasing);
+            var run = SpectralBias.Train(target, config.SpectralBias with { Seed = config.Seed }, progress);
+            var noise = SpectralBias.ParameterNoise(run.Model, target.Z, target.Frequencies, config.NoiseNorms, config.NoiseDraws, config.Seed + 1);
+            spectral.Add(new SpectralResult(increasing ? "increasing amplitudes" : "equal amplitudes", run, noise));
+        }
+        try
+        {
+            return new FrequencyResult(HfcTable(hfcRows), FilteredTable(filteredRows, clean), SmoothingTable(smoothingRows), LearnedTable(spectral),
+                ClaimsTable.ToDataFrame(Claims(hfcRows, filteredRows, smoothingRows, spectral, config)), FilteredChart(filteredRows, clean),
+                Heatmap(spectral[0]), Heatmap(spectral[1]), NoiseChart(spectral[0], config), clock.Elapsed);
+        }
+        finally { foreach (var s in spectral) s.Run.Dispose(); }
+    }
+
+    static IEnumerable<Claim> Claims(List<(double R, double LfcTrain, double LfcTest, double HfcTrain, double HfcTest)> hfc,
+        List<(double R, double Lfc, double Hfc)> filtered, List<(double P, double Clean, double Fgsm)> smoothing, List<SpectralResult> spectral, FrequencyConfig config)
+    {
+        foreach (var s in spectral)
+        {
+            int low = s.Run.StepLearned(0), high = s.Run.StepLearned(s.Run.Frequencies.Length - 1);
+            yield return new Claim($"spectral bias, {s.Name}: k = 5 reaches half its amplitude before k = 50",
+                $"k=5 at step {Step(low)}, k=50 at {Step(high)} (of {config.SpectralBias.Steps})", "low frequencies first, also when high ones are larger (Fig. 1)", low < high);
+        }
+        // Robustness is only defined for frequencies the network has learned (amplitude ≥ half the target's at the end):
+        // compare the lowest and the highest of them; with fewer than two learned the claim cannot hold.
+        var eq = spectral[0];
+        int mid = config.NoiseNorms.Count / 2;
+        var learned = Enumerable.Range(0, eq.Run.Frequencies.Length).Where(i => eq.Run.NormalizedAmplitudes[^1][i] >= 0.5).ToList();
+        yield return learned.Count < 2
+            ? new Claim($"parameter noise (δ = {config.NoiseNorms[mid]:G2}): the highest learned frequency loses more of its amplitude than the lowest",
+                $"only {learned.Count} frequency learned (k = {string.Join(", ", learned.Select(i => eq.Run.Frequencies[i]))}) after {config.SpectralBias.Steps} steps: not testable",
+                "high frequencies collapse first (Fig. 3)", false)
+            : new Claim($"parameter noise (δ = {config.NoiseNorms[mid]:G2}): the highest learned frequency loses more of its amplitude than the lowest",
+                $"k = {eq.Run.Frequencies[learned[0]]} keeps {eq.Noise[mid][learned[0]]:F2}, k = {eq.Run.Frequencies[learned[^1]]} keeps {eq.Noise[mid][learned[^1]]:F2}",
+                "high frequencies collapse first (Fig. 3)", eq.Noise[mid][learned[^1]] < eq.Noise[mid][learned[0]]);
+        var bestHfc = filtered.MaxBy(f => f.Hfc);
+        yield return new Claim("a model trained on originals classifies many HFC-only test images correctly (best radius ≥ 3× chance)",
+            $"{100 * bestHfc.Hfc:F1}% at r = {bestHfc.R}", "CIFAR-10: many HFC images correctly predicted", bestHfc.Hfc >= 0.3);
+        yield return new Claim("training on LFC(r) generalises to the originals better than training on HFC(r), at every r",
+            string.Join("; ", hfc.Select(h => $"r={h.R}: LFC {100 * h.LfcTest:F1}%, HFC {100 * h.HfcTest:F1}%")), "r=4: 61.7% vs 20.0% … r=16: 77.1% vs 12.8%",
+            hfc.All(h => h.LfcTest > h.HfcTest));
+        var plain = smoothing.First(s => s.P == 0);
+        var best = smoothing.MaxBy(s => s.Fgsm);
+        yield return new Claim($"smoothing the first-layer kernels raises FGSM accuracy (ε = {config.FgsmEpsilon})",
+            $"p=0: {100 * plain.Fgsm:F1}%, best p={best.P}: {100 * best.Fgsm:F1}% (clean {100 * best.Clean:F1}%)", "smoother kernels, more robust (Sec. 5)", best.Fgsm > plain.Fgsm);
+    }
+
+    static string Step(int step) => step == int.MaxValue ? "never" : step.ToString();
+
+    static DataFrame HfcTable(List<(double R, double LfcTrain, double LfcTest, double HfcTrain, double HfcTest)> rows) => new(
+        new DoubleDataFrameColumn("r", rows.Select(r => r.R)),
+        new DoubleDataFrameColumn("lfc_train_acc", rows.Select(r => r.LfcTrain)),
+        new DoubleDataFrameColumn("lfc_test_acc", rows.Select(r => r.LfcTest)),
+        new DoubleDataFrameColumn("hfc_train_acc", rows.Select(r => r.HfcTrain)),
+        new DoubleDataFrameColumn("hfc_test_acc", rows.Select(r => r.HfcTest)),
+        new DoubleDataFrameColumn("seed_lfc_test", rows.Select(r => SeedTable1.TryGetValue(r.R, out var s) ? s.LfcTest : double.NaN)),
+        new DoubleDataFrameColumn("seed_hfc_test", rows.Select(r => SeedTable1.TryGetValue(r.R, out var s) ? s.HfcTest : double.NaN)));
+
+    static DataFrame FilteredTable(List<(double R, double Lfc, double Hfc)> rows, double clean) => new(
+        new DoubleDataFrameColumn("r", rows.Select(r => r.R)),
+        new DoubleDataFrameColumn("acc_on_lfc", rows.Select(r => r.Lfc)),
+        new DoubleDataFrameColumn("acc_on_hfc", rows.Select(r => r.Hfc)),
+        new DoubleDataFrameColumn("acc_on_originals", rows.Select(_ => clean)));
+
+    static DataFrame SmoothingTable(List<(double P, double Clean, double Fgsm)> rows) => new(
+        new DoubleDataFrameColumn("p", rows.Select(r => r.P)),
+        new DoubleDataFrameColumn("clean_acc", rows.Select(r => r.Clean)),
+        new DoubleDataFrameColumn("fgsm_acc", rows.Select(r => r.Fgsm)));
+
+    static DataFrame LearnedTable(List<SpectralResult> spectral) => new(new DataFrameColumn[]
+        { new DoubleDataFrameColumn("k", spectral[0].Run.Frequencies) }
+        .Concat(spectral.Select(s => (DataFrameColumn)new StringDataFrameColumn($"{s.Name}: step at half amplitude",
+            Enumerable.Range(0, s.Run.Frequencies.Length).Select(i => Step(s.Run.StepLearned(i))))))
+        .Concat(spectral.Select(s => (DataFrameColumn)new DoubleDataFrameColumn($"{s.Name}: final amplitude", s.Run.NormalizedAmplitudes[^1]))));
+
+    static GenericChart FilteredChart(List<(double R, double Lfc, double Hfc)> rows, double clean) =>
+        Plotly.NET.Chart.withTitle($"A normally trained model on LFC(r) and HFC(r) test images (originals: {100 * clean:F1}%)", Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(
+            CSharpChart.Combine(new[]
+            {
+                CSharpChart.Line<double, double, string>(x: rows.Select(r => r.R), y: rows.Select(r => r.Lfc), Name: "LFC", ShowMarkers: true),
+                CSharpChart.Line<double, double, string>(x: rows.Select(r => r.R), y: rows.Select(r => r.Hfc), Name: "HFC", ShowMarkers: true),
+            }).WithXAxisStyle<double, double, string>(TitleText: "radius r").WithYAxisStyle<double, double, string>(TitleText: "accuracy"));
+
+    /// <summary>The paper's Fig. 1: frequency (rows) × training step (columns), colour = 2|FFT_k| / A_k.</summary>
+    static GenericChart Heatmap(SpectralResult s)
+    {
+        var z = s.Run.Frequencies.Select((_, i) => s.Run.NormalizedAmplitudes.Select(row => Math.Min(row[i], 1.5)).ToArray()).ToArray();
+        return Plotly.NET.Chart.withTitle($"Spectral bias, {s.Name}: normalised amplitude of each frequency over training", Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(
+            CSharpChart.Heatmap<double, int, double, string>(zData: z, X: s.Run.Steps, Y: s.Run.Frequencies, ColorScale: StyleParam.Colorscale.Viridis)
+                .WithXAxisStyle<int, int, string>(TitleText: "training step").WithYAxisStyle<double, double, string>(TitleText: "frequency k"));
+    }
+
+    /// <summary>The paper's Fig. 3: amplitude of each frequency relative to the trained network's, against the norm of the parameter noise.</summary>
+    static GenericChart NoiseChart(SpectralResult s, FrequencyConfig config) =>
+        Plotly.NET.Chart.withTitle($"Parameter noise ({s.Name}): amplitude relative to the trained network", Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(
+            CSharpChart.Combine(s.Run.Frequencies.Select((k, i) => CSharpChart.Line<double, double, string>(x: config.NoiseNorms, y: s.Noise.Select(row => row[i]), Name: $"k = {k}")))
+                .WithXAxisStyle<double, double, string>(TitleText: "‖δθ‖ (random direction)").WithYAxisStyle<double, double, string>(TitleText: "amplitude / trained amplitude"));
+}
