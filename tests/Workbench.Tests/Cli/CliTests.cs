@@ -82,6 +82,26 @@ public class CliTests
         Assert.DoesNotContain("(Parameter", bad.Err);
     }
 
+    /// <summary>Issue #21: the API reference is generated from the XML docs, one section per namespace, summaries included.</summary>
+    [Fact]
+    public void Api_reference_lists_namespaces_types_and_documented_members()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"wb-api-{Guid.NewGuid():N}.md");
+        try
+        {
+            var r = Run("docs", "api", "--output", path);
+            Assert.Equal(0, r.Code);
+            var md = File.ReadAllText(path);
+            Assert.Contains("## Workbench.Evaluation", md);
+            Assert.Contains("### `EvaluationTable`", md);
+            Assert.Contains("- `Wide(DataFrame)`: The long table as one row per method", md);
+            Assert.Contains("### `IntegratedGradients`", md);
+            // A record's constructor does not repeat the type's summary.
+            Assert.DoesNotContain("- `new(Tensor, String, IReadOnlyDictionary<String, Object>", md);
+        }
+        finally { File.Delete(path); }
+    }
+
     // C3/C4: ordinary I/O faults end in one line naming the path, exit 1, and before any long work.
     static void AssertOneLineIoError((int Code, string Out, string Err) r, string path)
     {
