@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -30,9 +31,30 @@ public sealed class KernelClient : IDisposable
     readonly Queue<string> _stderrTail = new();
     int _token;
 
+    // Kernels of this process, stopped when it ends: a runner stopped by Ctrl-C or SIGTERM must not leave a kernel computing
+    // on its own (the kernel does not exit when its standard input closes).
+    static readonly HashSet<KernelClient> Live = new();
+    static readonly PosixSignalRegistration[] Signals = RegisterExitHandlers();
+
+    static PosixSignalRegistration[] RegisterExitHandlers()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
+        return new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+            .Select(signal => PosixSignalRegistration.Create(signal, _ => StopAll())).ToArray(); // the default action (exit) follows
+    }
+
+    static void StopAll()
+    {
+        KernelClient[] live;
+        lock (Live) live = Live.ToArray();
+        foreach (var client in live) client.Kill();
+    }
+
     KernelClient(Process process)
     {
         _process = process;
+        _ = Signals.Length;
+        lock (Live) Live.Add(this);
         _ = Task.Run(ReadEvents);
         _process.ErrorDataReceived += (_, e) =>
         {
@@ -167,6 +189,7 @@ public sealed class KernelClient : IDisposable
 
     public void Dispose()
     {
+        lock (Live) Live.Remove(this);
         try { _process.StandardInput.Close(); } catch (IOException) { }
         if (!_process.WaitForExit(3000)) Kill();
         _process.Dispose();

@@ -158,6 +158,44 @@ public class NotebookRunnerTests(StateNotebookRun state) : IDisposable
         Assert.True(clock.Elapsed < TimeSpan.FromMinutes(2), $"took {clock.Elapsed}");
     }
 
+    /// <summary>A runner stopped by SIGTERM (or Ctrl-C) stops its kernel too: the kernel does not exit on a closed stdin, and an
+    /// orphan would go on computing the cell.</summary>
+    [Fact]
+    public void A_runner_stopped_by_a_signal_stops_its_kernel()
+    {
+        var path = Write(_out, "long.ipynb", "System.Threading.Thread.Sleep(600_000);");
+        var cli = Path.Combine(RepoRoot, "src", "Workbench.Cli", "bin", "Release", "net10.0", "Workbench.Cli");
+        Assert.True(File.Exists(cli), $"build the CLI first: {cli}");
+        var start = new System.Diagnostics.ProcessStartInfo(cli) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "notebook", "run", path, "--output", Path.Combine(_out, "signal") }) start.ArgumentList.Add(a);
+        using var runner = System.Diagnostics.Process.Start(start)!;
+        runner.BeginOutputReadLine();
+        runner.BeginErrorReadLine();
+        int? kernel = null;
+        for (var deadline = DateTime.UtcNow.AddMinutes(3); kernel is null && DateTime.UtcNow < deadline; Thread.Sleep(500))
+            kernel = Children(runner.Id).Where(pid => Command(pid).Contains("stdio")).Select(pid => (int?)pid).FirstOrDefault();
+        Assert.True(kernel is not null, "the runner started no kernel");
+        Thread.Sleep(3000); // let the kernel get into the cell
+        using (var term = System.Diagnostics.Process.Start("kill", new[] { "-TERM", runner.Id.ToString() })) term.WaitForExit();
+        Assert.True(runner.WaitForExit(30_000), "the runner did not exit on SIGTERM");
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); Alive(kernel.Value) && DateTime.UtcNow < deadline; ) Thread.Sleep(250);
+        Assert.False(Alive(kernel.Value), $"kernel {kernel} outlived its runner");
+    }
+
+    static IEnumerable<int> Children(int pid) =>
+        File.Exists($"/proc/{pid}/task/{pid}/children")
+            ? File.ReadAllText($"/proc/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse)
+            : [];
+
+    static string Command(int pid) { try { return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); } catch (IOException) { return ""; } }
+
+    /// <summary>Running (a zombie waiting for its reaper counts as gone).</summary>
+    static bool Alive(int pid)
+    {
+        try { return File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2].Equals("Z"); }
+        catch (IOException) { return false; }
+    }
+
     [Fact]
     public void A_cell_that_prints_and_then_throws_keeps_what_it_printed()
     {
