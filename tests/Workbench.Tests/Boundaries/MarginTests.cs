@@ -48,6 +48,28 @@ public class MarginTests
     }
 
     [Fact]
+    public void The_synthetic_mlp_reads_a_square_dimension_and_the_direction_data_is_along_u()
+    {
+        var config = BoundariesConfig.Quick with { SyntheticTrain = 50, SyntheticTest = 20 };
+        Assert.Equal(10, BoundariesExperiment.SyntheticMlp(config).ImageSize);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => BoundariesExperiment.SyntheticMlp(config with { SyntheticDimension = 99 }));
+        Assert.Equal("config", e.ParamName);
+        var (u, train, test) = BoundariesExperiment.DiscriminativeData(config);
+        using (u) using (train) using (test)
+        {
+            // ⟨x, u⟩ = ±ε exactly: the noise is orthogonal to u.
+            using var along = test.Inputs.matmul(u).abs();
+            Assert.True((along - config.Epsilon).abs().max().item<float>() < 1e-4);
+            var subspaces = BoundariesExperiment.DiscriminativeSubspaces(u, config);
+            Assert.Equal(new long[] { 1, 99, 3, 3 }, subspaces.Select(s => s.Dimension).ToArray());
+            // S_ORTH is orthogonal to u.
+            using var leak = subspaces[2].Basis.matmul(u).abs().max();
+            Assert.True(leak.item<float>() < 1e-5);
+            foreach (var s in subspaces) s.Dispose();
+        }
+    }
+
+    [Fact]
     public void Boundary_radius_of_a_norm_threshold_classifier_is_its_threshold()
     {
         // logits [0, ‖x‖ − 2.5]: the outer class exactly beyond radius 2.5.
