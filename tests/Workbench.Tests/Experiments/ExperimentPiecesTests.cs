@@ -28,7 +28,7 @@ public class ExperimentPiecesTests
         }
         Assert.Equal(new[] { 2, 4, 8, 16 }, new InterpretationGeneralizationConfig().SplitFactors);
         Assert.Equal(1000, new InterpretationGeneralizationConfig().TestImages);
-        Assert.Equal(150, InterpretationGeneralizationConfig.Quick.TestImages);
+        Assert.Equal(100, InterpretationGeneralizationConfig.Quick.TestImages);
     }
 
     /// <summary>Issue #20: every E1 network gets the same number of optimizer steps whatever its split factor, so data size is not confounded with training.</summary>
