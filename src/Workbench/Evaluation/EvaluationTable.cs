@@ -11,7 +11,14 @@ public enum Preferred { Higher, Lower }
 
 /// <summary>What a metric of the table sees: the model, the explained inputs and targets, one method's maps and the method
 /// itself as an <see cref="Explainer"/> (for metrics that explain again: robustness, randomization).</summary>
-public sealed record MetricInput(nn.Module<Tensor, Tensor> Model, Tensor Inputs, Tensor Targets, Tensor Maps, Explainer Explain, int Classes, int Seed);
+public sealed record MetricInput(nn.Module<Tensor, Tensor> Model, Tensor Inputs, Tensor Targets, Tensor Maps, Explainer Explain, int Classes, int Seed)
+{
+    (MetricResult Deletion, MetricResult Insertion)? _deletionInsertion;
+
+    /// <summary>Both curves of <see cref="Evaluation.DeletionInsertion"/>, computed once per method however many metrics read them.</summary>
+    public (MetricResult Deletion, MetricResult Insertion) DeletionInsertion =>
+        _deletionInsertion ??= Evaluation.DeletionInsertion.Evaluate(Model.call, Inputs, Targets, Maps);
+}
 
 /// <summary>One column of the table: a metric by name, its Quantus family, which direction is better, and how it is computed.</summary>
 public sealed record MetricSpec(string Name, string Family, Preferred Better, Func<MetricInput, MetricResult> Compute);
@@ -27,8 +34,8 @@ public static class EvaluationTable
     public static IReadOnlyList<MetricSpec> Standard { get; } = new MetricSpec[]
     {
         new("faithfulness_correlation", "faithfulness", Preferred.Higher, m => FaithfulnessCorrelation.Evaluate(m.Model.call, m.Inputs, m.Targets, m.Maps, seed: m.Seed)),
-        new("deletion_auc", "faithfulness", Preferred.Lower, m => DeletionInsertion.Evaluate(m.Model.call, m.Inputs, m.Targets, m.Maps).Deletion),
-        new("insertion_auc", "faithfulness", Preferred.Higher, m => DeletionInsertion.Evaluate(m.Model.call, m.Inputs, m.Targets, m.Maps).Insertion),
+        new("deletion_auc", "faithfulness", Preferred.Lower, m => m.DeletionInsertion.Deletion),
+        new("insertion_auc", "faithfulness", Preferred.Higher, m => m.DeletionInsertion.Insertion),
         new("infidelity", "faithfulness", Preferred.Lower, m => Infidelity.Evaluate(m.Model.call, m.Inputs, m.Targets, m.Maps, seed: m.Seed)),
         new("max_sensitivity", "robustness", Preferred.Lower, m => Robustness.Evaluate(m.Inputs, m.Targets, m.Explain, seed: m.Seed).MaxSensitivity),
         new("sparseness", "complexity", Preferred.Higher, m => Sparseness.Evaluate(m.Maps)),
@@ -66,10 +73,10 @@ public static class EvaluationTable
         foreach (var (name, explain) in methods)
         {
             using var scope = torch.NewDisposeScope();
-            var maps = explain(inputs, targets);
+            var input = new MetricInput(model, inputs, targets, explain(inputs, targets), explain, classes, seed);
             foreach (var metric in metrics)
             {
-                rows.Add((name, metric, metric.Compute(new MetricInput(model, inputs, targets, maps, explain, classes, seed))));
+                rows.Add((name, metric, metric.Compute(input)));
                 task.Report(rows.Count, $"{name}: {metric.Name}");
             }
         }
