@@ -34,12 +34,13 @@ public sealed class KernelClient : IDisposable
     // Kernels of this process, stopped when it ends: a runner stopped by Ctrl-C or SIGTERM must not leave a kernel computing
     // on its own (the kernel does not exit when its standard input closes).
     static readonly HashSet<KernelClient> Live = new();
-    static readonly PosixSignalRegistration[] Signals = RegisterExitHandlers();
+    static readonly PosixSignalRegistration[] Signals;
 
-    static PosixSignalRegistration[] RegisterExitHandlers()
+    // A static constructor (not a field initializer) so the handlers are registered before the first kernel starts.
+    static KernelClient()
     {
         AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
-        return new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+        Signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
             .Select(signal => PosixSignalRegistration.Create(signal, _ => StopAll())).ToArray(); // the default action (exit) follows
     }
 
@@ -53,7 +54,6 @@ public sealed class KernelClient : IDisposable
     KernelClient(Process process)
     {
         _process = process;
-        _ = Signals.Length;
         lock (Live) Live.Add(this);
         _ = Task.Run(ReadEvents);
         _process.ErrorDataReceived += (_, e) =>
