@@ -83,3 +83,55 @@ public class SanityChecksTests
         Assert.True(smooth < 0.05, $"blob {smooth}");
     }
 }
+
+public class ExperimentRunTests
+{
+    public ExperimentRunTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void A_tiny_sanity_check_run_gives_every_table_and_four_computed_claims()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "wb-e5-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var config = SanityChecksConfig.Quick with
+            {
+                TrainImages = 300, Epochs = 1, Images = 3, RandomLabelImages = 100, RandomLabelEpochs = 2, FaithfulnessImages = 3,
+                Methods = new[] { "Gradient", "SmoothGrad", "GuidedBackprop", "GradCam" },
+            };
+            var r = SanityChecksExperiment.Run(config, new Workbench.Training.ModelCache(dir));
+            Assert.Equal(4, r.Claims.Rows.Count);
+            // 4 methods × 4 measures × (original + 4 layers of the small CNN).
+            Assert.Equal(4 * 4 * 5, r.Cascading.Rows.Count);
+            Assert.Equal(4 * 4 * 5, r.Independent.Rows.Count);
+            Assert.Equal(4, r.DataRandomization.Rows.Count);
+            Assert.All(Enumerable.Range(0, 4), i => Assert.InRange((double)r.DataRandomization["spearman_abs"][i]!, -1, 1));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void A_tiny_axioms_run_assembles_the_tables_the_scorecard_and_five_claims()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "wb-e4-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var config = AttributionAxiomsConfig.Quick with
+            {
+                Datasets = new[] { DatasetName.Mnist }, TrainImages = 300, Epochs = 1, TourImages = 2, MeasureImages = 3, IgSteps = new[] { 2, 4 },
+                IgRules = new[] { Workbench.Attribution.IntegrationRule.RiemannMiddle }, SurrogateSamples = 20, RiseMasks = 20, ShapleyPermutations = 1,
+                CanvasTrainImages = 100, CanvasTestImages = 3, CanvasEpochs = 1,
+            };
+            var r = AttributionAxiomsExperiment.Run(config, new Workbench.Training.ModelCache(dir));
+            int methods = AttributionTour.Methods.Count;
+            Assert.Equal(5, r.Claims.Rows.Count);
+            Assert.Equal(methods, r.Axioms.Rows.Count);
+            Assert.Equal(methods, r.Scorecard.Rows.Count);
+            Assert.Equal(Enumerable.Range(1, methods), Enumerable.Range(0, methods).Select(i => (int)r.Scorecard["overall_rank"][i]!).OrderBy(x => x));
+            Assert.All(Enumerable.Range(0, methods), i => Assert.InRange((double)r.Localisation["relevance_mass"][i]!, 0, 1));
+            Assert.Equal(2, r.IgCompleteness.Rows.Count);
+            Assert.Single(r.Tours);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+}

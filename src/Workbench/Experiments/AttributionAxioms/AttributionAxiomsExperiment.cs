@@ -50,7 +50,7 @@ public sealed record AttributionAxiomsConfig
     public static AttributionAxiomsConfig Quick { get; } = new()
     {
         TrainImages = 5_000, Epochs = 2, TourImages = 3, MeasureImages = 8, IgSteps = new[] { 2, 4, 8, 16, 32, 64 }, SurrogateSamples = 200,
-        RiseMasks = 500, ShapleyPermutations = 10, CanvasSize = 42, CanvasTrainImages = 10_000, CanvasTestImages = 16, CanvasEpochs = 2,
+        RiseMasks = 500, ShapleyPermutations = 10, CanvasTrainImages = 8_000, CanvasTestImages = 16, CanvasEpochs = 2,
     };
 
     public static AttributionAxiomsConfig Full { get; } = new();
@@ -64,9 +64,17 @@ public sealed record MethodRun(string Method, Tensor Maps, double MillisecondsPe
     public void Dispose() => Maps.Dispose();
 }
 
+/// <summary>What E4 measures on one data set's classifier (the statements about single methods only on the first data set).</summary>
+public sealed record DatasetStudy(string Dataset, double TestAccuracy, GenericChart Tour, DataFrame Completeness, DataFrame Cost,
+    DataFrame? ClassDiscrimination = null, DataFrame? Sharpness = null, DataFrame? CounterfactualEvidence = null, DataFrame? RiseAgreement = null,
+    DataFrame? IgCompleteness = null);
+
+/// <summary>Localisation on the canvas set: the classifier's accuracy and the localisation metrics per method.</summary>
+public sealed record LocalisationStudy(double TestAccuracy, DataFrame Localisation);
+
 public sealed record AttributionAxiomsResult(DataFrame Catalogue, DataFrame Axioms, DataFrame AxiomsLong, DataFrame Completeness, DataFrame IgCompleteness,
-    DataFrame Cost, DataFrame ClassDiscrimination, DataFrame Sharpness, DataFrame CounterfactualEvidence, DataFrame Localisation, DataFrame Models,
-    DataFrame Claims, IReadOnlyList<GenericChart> Tours, GenericChart IgCompletenessFigure, TimeSpan Duration);
+    DataFrame Cost, DataFrame ClassDiscrimination, DataFrame Sharpness, DataFrame CounterfactualEvidence, DataFrame Localisation, DataFrame Consistency,
+    DataFrame Scorecard, DataFrame Models, DataFrame Claims, IReadOnlyList<GenericChart> Tours, GenericChart IgCompletenessFigure, GenericChart ScorecardFigure, TimeSpan Duration);
 
 public static class AttributionAxiomsExperiment
 {
@@ -271,10 +279,11 @@ public static class AttributionAxiomsExperiment
         return new DataFrame(columns);
     }
 
-    /// <summary>How many axioms (completeness and the five probes) a method keeps.</summary>
-    public static int AxiomsKept(DataFrame probes, DataFrame completeness, string method)
+    /// <summary>How many axioms a method keeps: the five probes, and completeness when <paramref name="completeness"/> is given.</summary>
+    public static int AxiomsKept(DataFrame probes, DataFrame? completeness, string method)
     {
         int kept = Enumerable.Range(0, (int)probes.Rows.Count).Count(i => (string)probes["method"][i] == method && (bool)probes["holds"][i]!);
+        if (completeness is null) return kept;
         var rows = Enumerable.Range(0, (int)completeness.Rows.Count).Where(i => (string)completeness["method"][i] == method).ToList();
         return kept + (rows.Count > 0 && rows.All(i => (bool)completeness["holds"][i]!) ? 1 : 0);
     }
@@ -331,57 +340,139 @@ public static class AttributionAxiomsExperiment
             new DoubleDataFrameColumn("spearman_rise_gradient", new[] { SpearmanRankCorrelation.Evaluate(Maps("RISE"), Maps("Gradient"), absolute: true).DefinedMean }));
     }
 
+    /// <summary>
+    /// One data set: the classifier, every method on the first <see cref="AttributionAxiomsConfig.MeasureImages"/> test
+    /// images (tour, completeness, cost) and, with <paramref name="detailed"/>, the statements about single methods
+    /// (class discrimination, sharpness, counterfactual evidence, RISE vs occlusion, IG's completeness vs steps).
+    /// </summary>
+    public static DatasetStudy StudyDataset(DatasetName dataset, AttributionAxiomsConfig config, ModelCache cache, bool detailed, IProgressSink? progress = null)
+    {
+        using var classifier = TrainClassifier(dataset, config, cache, progress);
+        using var images = classifier.Test.Inputs.narrow(0, 0, config.MeasureImages);
+        using var targets = classifier.Test.Labels.narrow(0, 0, config.MeasureImages);
+        var setup = config.Setup(28, 28);
+        var runs = Explain(classifier.Model, images, targets, AttributionTour.Methods, setup, (progress ?? NullProgress.Instance).Within(classifier.Dataset));
+        try
+        {
+            var study = new DatasetStudy(classifier.Dataset, classifier.TestAccuracy, Tour(classifier, runs, config.TourImages, dataset),
+                Completeness(classifier, targets, runs, config.CompletenessTolerance), Cost(classifier.Dataset, runs));
+            return !detailed ? study : study with
+            {
+                ClassDiscrimination = ClassDiscrimination(classifier.Model, images, AttributionTour.Select("GradCam", "GuidedBackprop", "GuidedGradCam", "Gradient"), setup),
+                Sharpness = Sharpness(runs),
+                CounterfactualEvidence = CounterfactualEvidence(classifier.Model, images, targets, runs, config.Seed),
+                RiseAgreement = RiseAgreement(runs),
+                IgCompleteness = IgCompleteness(classifier.Model, images, targets, config.IgSteps, config.IgRules),
+            };
+        }
+        finally { foreach (var r in runs) r.Dispose(); }
+    }
+
+    /// <summary>Localisation: the canvas set, its classifier, every method on the test canvases against the object's box.</summary>
+    public static LocalisationStudy StudyLocalisation(AttributionAxiomsConfig config, ModelCache cache, IProgressSink? progress = null)
+    {
+        var (train, test) = CanvasData(config);
+        using (train) using (test)
+        {
+            var trained = TrainCanvasClassifier(train, test, config, cache, progress);
+            using var model = trained.Model;
+            var runs = Explain(model, test.Data.Inputs, test.Data.Labels, AttributionTour.Methods, config.Setup(config.CanvasSize, config.CanvasSize),
+                (progress ?? NullProgress.Instance).Within("canvas"));
+            try { return new LocalisationStudy(trained.Result.TestAccuracy, Localisation(runs, test.Masks)); }
+            finally { foreach (var r in runs) r.Dispose(); }
+        }
+    }
+
+    /// <summary>
+    /// Consistency across training sets (E1's measure): two CNNs trained on the two disjoint halves of the first
+    /// <see cref="AttributionAxiomsConfig.TrainImages"/> images of <paramref name="dataset"/>; per method the Spearman
+    /// correlation of their absolute maps on the measured test images.
+    /// </summary>
+    public static DataFrame Consistency(DatasetName dataset, AttributionAxiomsConfig config, ModelCache cache, IProgressSink? progress = null)
+    {
+        using var data = Datasets.Load(dataset, progress: progress);
+        using var train = data.Train.Take(config.TrainImages);
+        using var test = data.Test.Take(config.MeasureImages);
+        using var accuracyTest = data.Test.Take(2_000);
+        var halves = train.SplitDisjoint(2, config.Seed);
+        try
+        {
+            var nets = halves.Select((half, i) => cache.GetOrTrain(Cnn, half, accuracyTest, new TrainOptions { Epochs = config.Epochs, Seed = config.Seed + i },
+                (progress ?? NullProgress.Instance).Within($"{Data.Datasets.CliName(dataset)} half {i + 1}")).Model).ToList();
+            try
+            {
+                foreach (var n in nets) n.eval();
+                var setup = config.Setup(28, 28);
+                var a = Explain(nets[0], test.Inputs, test.Labels, AttributionTour.Methods, setup);
+                var b = Explain(nets[1], test.Inputs, test.Labels, AttributionTour.Methods, setup);
+                try
+                {
+                    return new DataFrame(new StringDataFrameColumn("method", a.Select(r => r.Method)),
+                        new DoubleDataFrameColumn("spearman_between_halves", a.Zip(b, (x, y) => SpearmanRankCorrelation.Evaluate(x.Maps, y.Maps, absolute: true).DefinedMean)));
+                }
+                finally { foreach (var r in a.Concat(b)) r.Dispose(); }
+            }
+            finally { foreach (var n in nets) n.Dispose(); }
+        }
+        finally { foreach (var h in halves) h.Dispose(); }
+    }
+
+    /// <summary>
+    /// The scorecard of every tour method on <paramref name="model"/>: the criteria <see cref="AttributionScorecard"/> measures
+    /// (faithfulness, randomization, complexity, robustness, cost) plus the axioms kept, the pointing game on the canvas set
+    /// and the consistency across training sets measured by the other steps.
+    /// </summary>
+    public static DataFrame Scorecard(nn.Module<Tensor, Tensor> model, Tensor images, Tensor targets, AttributionAxiomsConfig config, DataFrame axiomsLong,
+        DataFrame completeness, DataFrame localisation, DataFrame consistency, IProgressSink? progress = null)
+    {
+        var methods = AttributionTour.Methods;
+        var setup = config.Setup(images.shape[^2], images.shape[^1]);
+        Dictionary<string, double> Column(DataFrame t, string column) =>
+            Enumerable.Range(0, (int)t.Rows.Count).ToDictionary(i => (string)t["method"][i], i => Convert.ToDouble(t[column][i]));
+        var extra = new[]
+        {
+            new ScorecardCriterion("axioms_kept", Preferred.Higher, methods.ToDictionary(m => m.Name, m => (double)AxiomsKept(axiomsLong, completeness, m.Name))),
+            new ScorecardCriterion("pointing_game", Preferred.Higher, Column(localisation, "pointing_game")),
+            new ScorecardCriterion("consistency", Preferred.Higher, Column(consistency, "spearman_between_halves")),
+        };
+        return AttributionScorecard.Build(model, images, targets, methods.Select(m => (m.Name, m.Make(model, setup))).ToList(), extra, config.Seed, progress);
+    }
+
     /// <summary>The whole protocol; the notebook runs the same steps one by one.</summary>
     public static AttributionAxiomsResult Run(AttributionAxiomsConfig config, ModelCache? cache = null, IProgressSink? progress = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        progress ??= NullProgress.Instance;
         cache ??= new ModelCache();
         var clock = Stopwatch.StartNew();
-        var methods = AttributionTour.Methods;
-        var tours = new List<GenericChart>();
-        var models = new List<(string Name, double Accuracy)>();
-        DataFrame? completeness = null, cost = null, discrimination = null, sharpness = null, counterfactual = null, rise = null, igTable = null;
-        foreach (var dataset in config.Datasets)
-        {
-            using var classifier = TrainClassifier(dataset, config, cache, progress);
-            models.Add((classifier.Dataset, classifier.TestAccuracy));
-            using var images = classifier.Test.Inputs.narrow(0, 0, config.MeasureImages);
-            using var targets = classifier.Test.Labels.narrow(0, 0, config.MeasureImages);
-            var runs = Explain(classifier.Model, images, targets, methods, config.Setup(28, 28), progress.Within(classifier.Dataset));
-            try
-            {
-                tours.Add(Tour(classifier, runs, config.TourImages, dataset));
-                completeness = Append(completeness, Completeness(classifier, targets, runs, config.CompletenessTolerance));
-                cost = Append(cost, Cost(classifier.Dataset, runs));
-                if (dataset != config.Datasets[0]) continue;
-                // The statements about single methods are measured on the first data set.
-                discrimination = ClassDiscrimination(classifier.Model, images, AttributionTour.Select("GradCam", "GuidedBackprop", "GuidedGradCam", "Gradient"), config.Setup(28, 28));
-                sharpness = Sharpness(runs);
-                counterfactual = CounterfactualEvidence(classifier.Model, images, targets, runs, config.Seed);
-                rise = RiseAgreement(runs);
-                igTable = IgCompleteness(classifier.Model, images, targets, config.IgSteps, config.IgRules);
-            }
-            finally { foreach (var r in runs) r.Dispose(); }
-        }
-        var probes = AxiomProbes.Table(methods, config.Seed);
-        DataFrame localisation;
-        var (canvasTrain, canvasTest) = CanvasData(config);
-        using (canvasTrain) using (canvasTest)
-        {
-            var canvasModel = TrainCanvasClassifier(canvasTrain, canvasTest, config, cache, progress);
-            using var model = canvasModel.Model;
-            models.Add(("mnist canvas", canvasModel.Result.TestAccuracy));
-            var runs = Explain(model, canvasTest.Data.Inputs, canvasTest.Data.Labels, methods, config.Setup(config.CanvasSize, config.CanvasSize), progress.Within("canvas"));
-            try { localisation = Localisation(runs, canvasTest.Masks); }
-            finally { foreach (var r in runs) r.Dispose(); }
-        }
-        var claims = Claims(discrimination!, sharpness!, cost!, rise!, counterfactual!, completeness!, config);
-        return new AttributionAxiomsResult(AttributionTour.Catalogue(methods), AxiomTable(probes, completeness!, methods), probes, completeness!, igTable!, cost!,
-            discrimination!, sharpness!, counterfactual!, localisation,
-            new DataFrame(new StringDataFrameColumn("model", models.Select(m => m.Name)), new DoubleDataFrameColumn("test_accuracy", models.Select(m => m.Accuracy))),
-            ClaimsTable.ToDataFrame(claims), tours, IgCompletenessFigure(igTable!), clock.Elapsed);
+        var studies = config.Datasets.Select((d, i) => StudyDataset(d, config, cache, detailed: i == 0, progress)).ToList();
+        var localisation = StudyLocalisation(config, cache, progress);
+        var consistency = Consistency(config.Datasets[0], config, cache, progress);
+        var probes = AxiomProbes.Table(AttributionTour.Methods, config.Seed);
+        var completeness = Combine(studies.Select(s => s.Completeness));
+        DataFrame scorecard;
+        using (var classifier = TrainClassifier(config.Datasets[0], config, cache, progress))
+        using (var images = classifier.Test.Inputs.narrow(0, 0, config.MeasureImages))
+        using (var targets = classifier.Test.Labels.narrow(0, 0, config.MeasureImages))
+            scorecard = Scorecard(classifier.Model, images, targets, config, probes, completeness, localisation.Localisation, consistency, progress);
+        return Assemble(studies, localisation, consistency, probes, scorecard, config, clock.Elapsed);
     }
 
-    static DataFrame Append(DataFrame? a, DataFrame b) => a is null ? b : a.Append(b.Rows, inPlace: false);
+    /// <summary>The result record from the steps' outputs (the first study must be detailed).</summary>
+    public static AttributionAxiomsResult Assemble(IReadOnlyList<DatasetStudy> studies, LocalisationStudy localisation, DataFrame consistency, DataFrame probes,
+        DataFrame scorecard, AttributionAxiomsConfig config, TimeSpan duration)
+    {
+        var first = studies[0];
+        if (first.ClassDiscrimination is null) throw new ArgumentException("the first data set's study must be detailed (StudyDataset(..., detailed: true)).", nameof(studies));
+        var completeness = Combine(studies.Select(s => s.Completeness));
+        var cost = Combine(studies.Select(s => s.Cost));
+        var claims = Claims(first.ClassDiscrimination, first.Sharpness!, cost, first.RiseAgreement!, first.CounterfactualEvidence!, completeness, config);
+        var models = new DataFrame(new StringDataFrameColumn("model", studies.Select(s => s.Dataset).Append("mnist canvas")),
+            new DoubleDataFrameColumn("test_accuracy", studies.Select(s => s.TestAccuracy).Append(localisation.TestAccuracy)));
+        return new AttributionAxiomsResult(AttributionTour.Catalogue(), AxiomTable(probes, completeness, AttributionTour.Methods), probes, completeness,
+            first.IgCompleteness!, cost, first.ClassDiscrimination, first.Sharpness!, first.CounterfactualEvidence!, localisation.Localisation, consistency,
+            scorecard, models, ClaimsTable.ToDataFrame(claims), studies.Select(s => s.Tour).ToList(), IgCompletenessFigure(first.IgCompleteness!),
+            AttributionScorecard.Figure(scorecard), duration);
+    }
+
+    static DataFrame Combine(IEnumerable<DataFrame> tables) => tables.Aggregate((a, b) => a.Append(b.Rows, inPlace: false));
 }
