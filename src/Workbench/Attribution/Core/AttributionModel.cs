@@ -51,6 +51,12 @@ public sealed class AttributionModel
         return output;
     }
 
+    /// <summary>The modules behind the model: its module, or the modules a function calls (its target or closure).</summary>
+    public IReadOnlyList<nn.Module> Modules => Module is not null ? new nn.Module[] { Module } : Workbench.Models.EvalMode.ModulesBehind(_forward);
+
+    /// <summary>Puts <see cref="Modules"/> in eval mode until disposed (dropout off, batch-norm statistics frozen), then restores them.</summary>
+    public Workbench.Models.EvalMode EvalMode() => Module is not null ? Workbench.Models.EvalMode.Enter(Module) : Workbench.Models.EvalMode.Enter(_forward);
+
     /// <summary>The shape of the last pass (for error messages that must tell a pass from the caller's batch).</summary>
     internal long[]? LastPassShape { get; private set; }
 
