@@ -172,27 +172,37 @@ public sealed class Lrp(AttributionModel model, LrpComposite composite, Attribut
     protected override AttributionOutput Compute(AttributionContext c)
     {
         var module = RequireModule();
-        using var hooks = new HookScope();
+        var leaves = HookScope.Leaves(module, _ => true).ToList();
+        var rules = new Dictionary<string, (LrpLayer Layer, LrpRule Rule, int Index)>();
         int index = 0;
-        foreach (var (name, leaf) in HookScope.Leaves(module, _ => true))
-        {
+        foreach (var (name, leaf) in leaves)
             if (LrpLayer.TryCreate(leaf) is { } layer)
-            {
-                var rule = Composite.RuleFor(name, leaf, index++)
-                    ?? throw new InvalidOperationException($"LRP composite '{Composite.Name}' gives no rule for layer '{name}' ({leaf.GetType().Name}).");
-                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => rule.Propagate(layer, i, o, g)));
-            }
+                rules[name] = (layer, Composite.RuleFor(name, leaf, index)
+                    ?? throw new InvalidOperationException($"LRP composite '{Composite.Name}' gives no rule for layer '{name}' ({leaf.GetType().Name})."), index++);
+        // Activations pass relevance through unchanged. A ReLU's own backward does that already when no
+        // relevance arrives where its output is 0: every rule but flat multiplies by the layer's input
+        // (x ⊙ Wᵀ s), which is that output. Flat on the first layer (EpsilonPlusFlat) sees the input, not a ReLU.
+        bool nativeRelu = rules.Values.All(r => r.Index == 0 || r.Rule is not FlatRule);
+        using var hooks = new HookScope();
+        foreach (var (name, leaf) in leaves)
+        {
+            if (rules.TryGetValue(name, out var ruled))
+                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => ruled.Rule.Propagate(ruled.Layer, i, o, g)));
             else if (HookScope.IsActivation(leaf))
-                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => g.clone()));
+            {
+                if (!(nativeRelu && leaf is TorchSharp.Modules.ReLU))
+                    hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => g.clone()));
+            }
             else if (leaf.parameters().Any())
                 throw new InvalidOperationException($"LRP has no rule for layer '{name}' ({leaf.GetType().Name}), which has parameters; fold it into the neighbouring linear layer (e.g. BatchNorm) or give the composite a rule for it.");
         }
         ActiveHooks = hooks;
         Tensor grad;
-        try { grad = InputGradient(c); }
+        // f(x) from the gradient's own forward passes, not a second forward.
+        var fx = torch.empty(c.BatchSize, c.Inputs.dtype, c.Inputs.device);
+        try { grad = InputGradient(c, fx); }
         finally { ActiveHooks = null; }
         // The rules are linear in R: seeding the backward pass with 1 instead of f(x) scales every relevance by 1/f(x).
-        var fx = c.Target.Score(c.OutputAtInputs);
         var scale = fx.reshape(new[] { c.BatchSize }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray());
         var map = grad * scale;
         return new(map, map.flatten(1).sum(1) - fx);

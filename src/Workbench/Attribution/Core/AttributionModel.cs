@@ -10,7 +10,8 @@ namespace Workbench.Attribution;
 /// </summary>
 public sealed class AttributionModel
 {
-    readonly Func<Tensor, Tensor> _forward;
+    readonly Func<Tensor, Tensor>? _forward;
+    readonly Func<Tensor[], Tensor>? _several;
 
     public nn.Module<Tensor, Tensor>? Module { get; }
     public string Name { get; }
@@ -31,6 +32,28 @@ public sealed class AttributionModel
         Name = name;
     }
 
+    AttributionModel(Func<Tensor[], Tensor> forward, string name)
+    {
+        _several = forward ?? throw new ArgumentNullException(nameof(forward));
+        Name = name;
+    }
+
+    /// <summary>
+    /// A model of several input tensors (Captum's tuple of inputs; extra arguments are closed over):
+    /// explained with <c>AttributionMethod.Attribute(Tensor[] inputs, ...)</c>, one
+    /// map per input. <paramref name="forward"/> gets the inputs in their own shapes [n, ...sᵢ].
+    /// </summary>
+    public static AttributionModel SeveralInputs(Func<Tensor[], Tensor> forward, string name = "function") => new(forward, name);
+
+    /// <summary>True for a model of several input tensors (<see cref="SeveralInputs"/>).</summary>
+    public bool TakesSeveralInputs => _several is not null;
+
+    /// <summary>The layout of the call in progress with several inputs (the model unpacks its rows with it).</summary>
+    internal InputLayout? Layout { get; set; }
+
+    /// <summary>Serialises calls with several inputs on this model (the layout is per call).</summary>
+    internal object LayoutGate { get; } = new();
+
     public static implicit operator AttributionModel(nn.Module<Tensor, Tensor> module) => new(module);
     public static implicit operator AttributionModel(Func<Tensor, Tensor> forward) => new(forward);
 
@@ -43,7 +66,9 @@ public sealed class AttributionModel
         ForwardPasses++;
         ExamplesEvaluated += inputs.shape[0];
         LastPassShape = inputs.shape;
-        var output = _forward(inputs);
+        var output = _forward is not null ? _forward(inputs)
+            : _several!(Layout?.Unpack(inputs) ?? throw new ArgumentException(
+                $"the model '{Name}' takes several input tensors: call Attribute(Tensor[] inputs, ...) with one tensor per input.", "inputs"));
         if (output.dim() == 0 || output.shape[0] != inputs.shape[0])
             throw new ModelContractException(
                 $"the model '{Name}' returned an output of shape [{string.Join(", ", output.shape)}] for a pass of {inputs.shape[0]} examples; " +

@@ -27,6 +27,7 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
     public int Seed { get; } = seed;
 
     public override string Name => $"{Kind}({Inner.Name})";
+    protected internal override bool HandlesSeveralInputs => Inner.HandlesSeveralInputs;
     public override IReadOnlyDictionary<string, object> Parameters
     {
         get
@@ -46,6 +47,7 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
         var flat = c.Inputs.flatten(1);
         var sigma = Stdev is { } sd
             ? torch.full(new[] { b }.Concat(ones).ToArray(), sd, c.Inputs.dtype, c.Inputs.device)
+            : c.Layout is { } layout ? RangePerInput(flat, layout) * SigmaFraction
             : (flat.max(1).values - flat.min(1).values).reshape(new[] { b }.Concat(ones).ToArray()) * SigmaFraction;
         // Samples per group: as many copies of the batch as one pass of the budget holds (at least one).
         long perGroup = Math.Clamp(RowsPerPass() / b, 1, Samples);
@@ -80,6 +82,15 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
         };
         return new(result);
     }
+
+    /// <summary>With several inputs, each input's own range (max − min per example), for each of its elements -> [B, E].</summary>
+    static Tensor RangePerInput(Tensor packed, InputLayout layout) =>
+        torch.cat(Enumerable.Range(0, layout.Count).Select(i =>
+        {
+            var (offset, size) = layout.Segment(i);
+            var part = packed.narrow(1, offset, size);
+            return (part.max(1).values - part.min(1).values).unsqueeze(1).expand(-1, size);
+        }).ToArray(), 1);
 
     static Tensor TileBaselines(AttributionContext c, long samples)
     {
