@@ -9,8 +9,12 @@ namespace Workbench.Benchmarks;
 
 public sealed record AttributionBenchmarkConfig(int Batch = 64, int Steps = 50, int Repeats = 3, int IgMemorySteps = 1000, int IgMemoryImages = 256, int Seed = 0);
 
-/// <summary>One method's timing: median seconds per call of each side, and the median of the per-round ratios (library / raw of the same round).</summary>
-public sealed record MethodTiming(string Method, double LibrarySeconds, double RawSeconds, int Images, double Ratio)
+/// <summary>
+/// One method's timing: median seconds per call of each side, the median of the per-round ratios
+/// (library / raw of the same round), and the ratio of the fastest rounds (<see cref="FastestRatio"/>:
+/// on a loaded machine the least disturbed round of each side is the closest to its own cost).
+/// </summary>
+public sealed record MethodTiming(string Method, double LibrarySeconds, double RawSeconds, int Images, double Ratio, double FastestRatio)
 {
     public double ImagesPerSecond => Images / LibrarySeconds;
 }
@@ -100,7 +104,7 @@ public static class AttributionBenchmark
                     rawTimes.Add(w);
                     ratios.Add(l / w);
                 }
-                timings.Add(new MethodTiming(name, Median(lib), Median(rawTimes), b, Median(ratios)));
+                timings.Add(new MethodTiming(name, Median(lib), Median(rawTimes), b, Median(ratios), lib.Min() / rawTimes.Min()));
                 task.Report(++done, name);
             }
         }
@@ -122,12 +126,12 @@ public static class AttributionBenchmark
         return new AttributionBenchmarkResult(timings, full, tenth, baseline);
     }
 
-    /// <summary>Seconds per call; fast calls are repeated until 0.2 s have passed, so timer noise does not decide a ratio.</summary>
+    /// <summary>Seconds per call; fast calls are repeated until 0.1 s have passed, so timer noise does not decide a ratio.</summary>
     static double Time(Action a)
     {
         var clock = Stopwatch.StartNew();
         int calls = 0;
-        do { a(); calls++; } while (clock.Elapsed.TotalSeconds < 0.2);
+        do { a(); calls++; } while (clock.Elapsed.TotalSeconds < 0.1);
         return clock.Elapsed.TotalSeconds / calls;
     }
 

@@ -32,6 +32,17 @@ public sealed class AttributionModel
         Name = name;
     }
 
+    /// <summary>
+    /// A function over <paramref name="module"/> (e.g. one unit of a layer, for neuron methods) whose
+    /// hooks, mode and memory probe are the module's, so hook-based methods can explain it.
+    /// </summary>
+    internal AttributionModel(Func<Tensor, Tensor> forward, nn.Module<Tensor, Tensor> module, string name)
+    {
+        _forward = forward;
+        Module = module;
+        Name = name;
+    }
+
     AttributionModel(Func<Tensor[], Tensor> forward, string name)
     {
         _several = forward ?? throw new ArgumentNullException(nameof(forward));
