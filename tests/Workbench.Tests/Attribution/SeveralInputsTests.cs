@@ -172,4 +172,91 @@ public class SeveralInputsTests
         Assert.Equal("FeatureMasks", Assert.Throws<ArgumentException>(() =>
             new FeatureAblation(Product) { FeatureMasks = new[] { torch.zeros(new long[] { 2, 2 }, ScalarType.Int64) } }.Attribute(new[] { a, b })).ParamName);
     }
+
+    /// <summary>
+    /// Two towers (a [N, 4], b [N, 3]) joined by a head on their concatenation: a module of two inputs.
+    /// (Concatenated, not added: LRP's relevance flows as the gradient, so an unhooked sum would hand
+    /// each branch all of it — Zennit replaces such sums by a module with its own rule.)
+    /// </summary>
+    sealed class TwoTowers : nn.Module<Tensor, Tensor, Tensor>
+    {
+        readonly nn.Module<Tensor, Tensor> towerA, towerB, head;
+
+        public TwoTowers(bool bias) : base("two_towers")
+        {
+            towerA = nn.Sequential(("fc", nn.Linear(4, 5, hasBias: bias)), ("act", nn.ReLU()));
+            towerB = nn.Sequential(("fc", nn.Linear(3, 5, hasBias: bias)), ("act", nn.ReLU()));
+            head = nn.Sequential(("fc", nn.Linear(10, 4, hasBias: bias)), ("act", nn.ReLU()), ("out", nn.Linear(4, 2, hasBias: bias)));
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor a, Tensor b) => head.call(torch.cat(new[] { towerA.call(a), towerB.call(b) }, 1));
+    }
+
+    /// <summary>The same network as a module of one input, the two inputs side by side in one row.</summary>
+    sealed class Joined : nn.Module<Tensor, Tensor>
+    {
+        readonly TwoTowers inner;
+
+        public Joined(TwoTowers towers) : base("joined")
+        {
+            inner = towers;
+            RegisterComponents();
+        }
+
+        public override Tensor forward(Tensor x) => inner.call(x.narrow(1, 0, 4), x.narrow(1, 4, 3));
+    }
+
+    /// <summary>Seeded towers in float64, the model of two inputs over them, and a batch of each input.</summary>
+    static (TwoTowers Towers, AttributionModel Model, Tensor A, Tensor B) TowersAndInputs(bool bias, int seed, long batch)
+    {
+        torch.manual_seed(seed);
+        var towers = new TwoTowers(bias);
+        towers.to(ScalarType.Float64);
+        var model = AttributionModel.SeveralInputs(xs => towers.call(xs[0], xs[1]), towers);
+        return (towers, model, Nets.Inputs(new long[] { batch, 4 }, seed + 1), Nets.Inputs(new long[] { batch, 3 }, seed + 2));
+    }
+
+    [Fact]
+    public void Hook_based_methods_explain_a_module_of_two_inputs()
+    {
+        var (towers, model, a, b) = TowersAndInputs(bias: true, seed: 41, batch: 5);
+        using var owned = towers;
+        var a0 = Nets.Inputs(new long[] { 4 }, 44);
+        var b0 = Nets.Inputs(new long[] { 3 }, 45);
+        // DeepLIFT sums to f(x) − f(x') over both inputs together (summation-to-delta).
+        using var deeplift = new DeepLift(model).Attribute(new[] { a, b }, 1, new[] { a0, b0 });
+        using (torch.no_grad())
+        {
+            var f = towers.call(a, b)[.., 1];
+            var f0 = towers.call(a0.unsqueeze(0), b0.unsqueeze(0))[.., 1];
+            var total = deeplift.Maps[0].sum(1) + deeplift.Maps[1].sum(1);
+            Assert.True((total - (f - f0)).abs().max().item<double>() < 1e-10);
+        }
+        Assert.True(deeplift.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        // The same rules as on one input with the two side by side.
+        var joined = new Joined(towers);
+        using var alone = new DeepLift(joined).Attribute(torch.cat(new[] { a, b }, 1), 1, torch.cat(new[] { a0, b0 }));
+        Assert.True(alone.Map.narrow(1, 0, 4).allclose(deeplift.Maps[0], atol: 1e-12));
+        Assert.True(alone.Map.narrow(1, 4, 3).allclose(deeplift.Maps[1], atol: 1e-12));
+        using var guided = new GuidedBackprop(model).Attribute(new[] { a, b }, 0);
+        using var guidedAlone = new GuidedBackprop(joined).Attribute(torch.cat(new[] { a, b }, 1), 0);
+        Assert.True(guidedAlone.Map.narrow(1, 0, 4).allclose(guided.Maps[0], atol: 1e-12));
+        Assert.True(guidedAlone.Map.narrow(1, 4, 3).allclose(guided.Maps[1], atol: 1e-12));
+        // A function without its module cannot be hooked: the error says how to give it.
+        var bare = AttributionModel.SeveralInputs(xs => towers.call(xs[0], xs[1]));
+        Assert.Contains("SeveralInputs(forward, module)", Assert.Throws<InvalidOperationException>(() => new DeepLift(bare).Attribute(new[] { a, b }, 1)).Message);
+    }
+
+    [Fact]
+    public void Lrp0_on_a_bias_free_module_of_two_inputs_is_input_times_gradient_per_input()
+    {
+        var (towers, model, a, b) = TowersAndInputs(bias: false, seed: 46, batch: 3);
+        using var owned = towers;
+        using var lrp = new Lrp(model, LrpComposite.Uniform(new EpsilonRule(1e-12))).Attribute(new[] { a, b }, 0);
+        using var ixg = new InputXGradient(model).Attribute(new[] { a, b }, 0);
+        Assert.True(lrp.Maps[0].allclose(ixg.Maps[0], atol: 1e-9));
+        Assert.True(lrp.Maps[1].allclose(ixg.Maps[1], atol: 1e-9));
+        Assert.True(lrp.ConvergenceDelta!.abs().max().item<double>() < 1e-9); // conservation over both inputs
+    }
 }

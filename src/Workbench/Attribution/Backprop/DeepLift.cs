@@ -18,6 +18,7 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
     const double Epsilon = 1e-10;
     public bool MultiplyByInputs { get; } = multiplyByInputs;
     public override string Name => "DeepLift";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 
@@ -168,6 +169,7 @@ public sealed class DeepLiftShap(AttributionModel model, bool multiplyByInputs =
 {
     public bool MultiplyByInputs { get; } = multiplyByInputs;
     public override string Name => "DeepLiftShap";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 

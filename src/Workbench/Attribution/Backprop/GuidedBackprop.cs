@@ -33,6 +33,7 @@ public abstract class ReluBackpropAttribution(AttributionModel model, Attributio
 {
     /// <summary>The gradient the rule passes back through a ReLU, given its input and the gradient at its output.</summary>
     protected abstract Tensor ReluBackward(Tensor input, Tensor gradOutput);
+    protected internal override bool HandlesSeveralInputs => true;
 
     /// <summary>The forward hook on each ReLU: by default its backward pass replaced by <see cref="ReluBackward"/>.</summary>
     protected virtual Tensor Hook(Tensor input, Tensor output) => ModifiedGradient.Replace(input, output, (i, o, g) => ReluBackward(i, g));

@@ -162,11 +162,15 @@ public sealed class LrpComposite(Func<string, nn.Module, int, LrpRule?> select, 
 /// input by the rule the composite picks for each linear/conv layer; activations pass relevance
 /// through unchanged; pooling and reshaping pass it by their gradient. With LRP-0/ε→0 and no biases
 /// the map sums to the output (conservation); the convergence delta reports Σ R_in − f(x).
+/// Relevance flows as the gradient, so a functional sum of two branches (a residual connection, x + y
+/// outside a module) hands each branch all of it: such a model needs the sum as a module with a rule
+/// (Zennit's canonizers do this); it cannot be detected from hooks.
 /// </summary>
 public sealed class Lrp(AttributionModel model, LrpComposite composite, AttributionSettings? settings = null) : AttributionMethod(model, settings)
 {
     public LrpComposite Composite { get; } = composite;
     public override string Name => "Lrp";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["composite"] = Composite.Name };
 
     protected override AttributionOutput Compute(AttributionContext c)

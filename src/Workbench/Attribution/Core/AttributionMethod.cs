@@ -70,7 +70,7 @@ public abstract class AttributionMethod
             throw new ArgumentException($"{Name} explains the unit it was constructed with; pass no target (got {target.Describe()}).", nameof(target));
         target ??= Target.Output;
         using (torch.NewDisposeScope()) Validate(inputs, baselines);
-        var module = Model.Module;
+        var module = Model.HookedModule;
         object? gate = module is null ? null : ModelGates.GetValue(module, _ => new object());
         bool locked = false;
         try
@@ -186,7 +186,7 @@ public abstract class AttributionMethod
         if (inputs.shape[0] == 0) throw new ArgumentException("inputs is an empty batch (0 examples); nothing to explain.", nameof(inputs));
         if (!inputs.is_floating_point()) throw new ArgumentException($"inputs must be floating point; got {inputs.dtype}.", nameof(inputs));
         if (!AllFinite(inputs)) throw new ArgumentException("inputs contain NaN or infinite values.", nameof(inputs));
-        if (Model.Module is { } module && module.parameters().FirstOrDefault(p => p.is_floating_point()) is { } parameter)
+        if (Model.HookedModule is { } module && module.parameters().FirstOrDefault(p => p.is_floating_point()) is { } parameter)
         {
             // Up front: libtorch's own mismatch error is a C++ dump that names neither argument.
             if (inputs.dtype != parameter.dtype)
@@ -344,8 +344,9 @@ public abstract class AttributionMethod
     }
 
     /// <summary>The module behind the model, required by methods that hook layers.</summary>
-    protected internal nn.Module<Tensor, Tensor> RequireModule() => Model.Module
-        ?? throw new InvalidOperationException($"{Name} hooks the model's layers, so it needs a module (nn.Module), not a plain function ('{Model.Name}').");
+    protected internal nn.Module RequireModule() => Model.HookedModule
+        ?? throw new InvalidOperationException($"{Name} hooks the model's layers, so it needs a module (nn.Module), not a plain function ('{Model.Name}'); " +
+            "for a model of several inputs, pass its module to AttributionModel.SeveralInputs(forward, module).");
 
     /// <summary>d target / d input for every example of the batch (chunked) -> the inputs' shape.</summary>
     /// <param name="scores">When given ([B]), receives the target scores of the same forward passes (no second forward for methods that need F(x)).</param>

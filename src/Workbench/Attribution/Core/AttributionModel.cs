@@ -13,7 +13,14 @@ public sealed class AttributionModel
     readonly Func<Tensor, Tensor>? _forward;
     readonly Func<Tensor[], Tensor>? _several;
 
+    /// <summary>The module of a model of one input (its forward is the model's); null for a function.</summary>
     public nn.Module<Tensor, Tensor>? Module { get; }
+
+    /// <summary>
+    /// The module whose layers hook-based methods hook, whose mode is switched to eval for a call and
+    /// whose calls are serialised: <see cref="Module"/>, or the module given with a model of several inputs.
+    /// </summary>
+    public nn.Module? HookedModule { get; }
     public string Name { get; }
     public long ForwardPasses { get; private set; }
     public long ExamplesEvaluated { get; private set; }
@@ -22,6 +29,7 @@ public sealed class AttributionModel
     public AttributionModel(nn.Module<Tensor, Tensor> module)
     {
         Module = module ?? throw new ArgumentNullException(nameof(module));
+        HookedModule = module;
         _forward = module.call; // call(), not forward(): forward hooks must fire
         Name = module.GetName();
     }
@@ -36,16 +44,18 @@ public sealed class AttributionModel
     /// A function over <paramref name="module"/> (e.g. one unit of a layer, for neuron methods) whose
     /// hooks, mode and memory probe are the module's, so hook-based methods can explain it.
     /// </summary>
-    internal AttributionModel(Func<Tensor, Tensor> forward, nn.Module<Tensor, Tensor> module, string name)
+    internal AttributionModel(Func<Tensor, Tensor> forward, nn.Module module, string name)
     {
         _forward = forward;
-        Module = module;
+        Module = module as nn.Module<Tensor, Tensor>; // for the memory probe only
+        HookedModule = module;
         Name = name;
     }
 
-    AttributionModel(Func<Tensor[], Tensor> forward, string name)
+    AttributionModel(Func<Tensor[], Tensor> forward, nn.Module? module, string name)
     {
         _several = forward ?? throw new ArgumentNullException(nameof(forward));
+        HookedModule = module;
         Name = name;
     }
 
@@ -54,7 +64,13 @@ public sealed class AttributionModel
     /// explained with <c>AttributionMethod.Attribute(Tensor[] inputs, ...)</c>, one
     /// map per input. <paramref name="forward"/> gets the inputs in their own shapes [n, ...sᵢ].
     /// </summary>
-    public static AttributionModel SeveralInputs(Func<Tensor[], Tensor> forward, string name = "function") => new(forward, name);
+    /// <param name="module">The module <paramref name="forward"/> runs (e.g. a Module&lt;Tensor, Tensor, Tensor&gt;): given, hook-based
+    /// methods (DeepLIFT, LRP, guided backpropagation) can explain the model and its mode is switched to eval for a call.</param>
+    public static AttributionModel SeveralInputs(Func<Tensor[], Tensor> forward, nn.Module? module = null, string? name = null) =>
+        new(forward, module, name ?? module?.GetName() ?? "function");
+
+    /// <summary>A function of several inputs without a module (gradient and feature-mask methods), named.</summary>
+    public static AttributionModel SeveralInputs(Func<Tensor[], Tensor> forward, string name) => new(forward, null, name);
 
     /// <summary>True for a model of several input tensors (<see cref="SeveralInputs"/>).</summary>
     public bool TakesSeveralInputs => _several is not null;

@@ -33,7 +33,7 @@ public abstract class NeuronAttribution : AttributionMethod
     /// added after them, sees the rules' output (a rule on the tapped layer itself applies).
     /// </summary>
     protected AttributionModel UnitModel() =>
-        new(x => Unit(TappedForward(x).Layer), RequireModule(), $"{Model.Name}.{Layer}[{string.Join(", ", Neuron)}]");
+        new((Tensor x) => Unit(TappedForward(x).Layer), RequireModule(), $"{Model.Name}.{Layer}[{string.Join(", ", Neuron)}]");
 
     /// <summary>
     /// The model's forward with the layer's value kept (an alias the rest of the network consumes, so
