@@ -259,4 +259,24 @@ public class SeveralInputsTests
         Assert.True(lrp.Maps[1].allclose(ixg.Maps[1], atol: 1e-9));
         Assert.True(lrp.ConvergenceDelta!.abs().max().item<double>() < 1e-9); // conservation over both inputs
     }
+
+    [Fact]
+    public void Layer_and_neuron_methods_take_a_module_of_two_inputs()
+    {
+        var (towers, model, a, b) = TowersAndInputs(bias: true, seed: 51, batch: 4);
+        using var owned = towers;
+        var p = towers.named_parameters().ToDictionary(kv => kv.name, kv => kv.parameter.detach());
+        Tensor Hidden(Tensor x, Tensor y) => (torch.cat(new[] { (x.matmul(p["towerA.fc.weight"].t()) + p["towerA.fc.bias"]).relu(),
+            (y.matmul(p["towerB.fc.weight"].t()) + p["towerB.fc.bias"]).relu() }, 1).matmul(p["head.fc.weight"].t()) + p["head.fc.bias"]).relu();
+        // Layer IG at head.act, whose rest (one linear layer) is linear: (a(x) − a(x')) ⊙ W_out[k], one map of the layer's units.
+        using var ig = new LayerIntegratedGradients(model, "head.act", steps: 5).Attribute(new[] { a, b }, 1);
+        Assert.Single(ig.Maps);
+        var expected = (Hidden(a, b) - Hidden(torch.zeros_like(a), torch.zeros_like(b))) * p["head.out.weight"][1];
+        Assert.True(ig.Maps[0].allclose(expected, atol: 1e-10));
+        Assert.True(ig.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        // Neuron gradient of unit 2 of towerA's linear layer: W_A[2] for input a, nothing for input b.
+        using var unit = new NeuronGradient(model, "towerA.fc", new long[] { 2 }).Attribute(new[] { a, b });
+        Assert.True(unit.Maps[0].allclose(p["towerA.fc.weight"][2].expand(4, 4), atol: 1e-12));
+        Assert.Equal(0.0, unit.Maps[1].abs().max().item<double>());
+    }
 }

@@ -129,11 +129,14 @@ public abstract class AttributionMethod
     /// </summary>
     protected internal virtual bool HandlesSeveralInputs => false;
 
+    /// <summary>True when the map has the inputs' shape (split per input); false for maps of a layer's units.</summary>
+    protected internal virtual bool MapsPerInput => true;
+
     /// <summary>
     /// Explains a model of several input tensors (<see cref="AttributionModel.SeveralInputs"/>;
     /// Captum's tuple of inputs): inputs[i] is [B, ...sᵢ], the same B for all; baselines, when given,
     /// one tensor per input, each [...sᵢ] or [1 or B or K, ...sᵢ] with the same leading size for all
-    /// inputs. The result has one map per input in its own shape. Feature masks of perturbation
+    /// inputs. The result has one map per input in its own shape (layer methods: one map, the layer's). Feature masks of perturbation
     /// methods are given per input (<see cref="PerturbationAttribution.FeatureMasks"/>); an id names
     /// the same feature in every input, as in Captum.
     /// </summary>
@@ -162,7 +165,7 @@ public abstract class AttributionMethod
             try
             {
                 var result = Attribute(packed, target, packedBaselines);
-                return new MultiInputAttribution(result, layout.Unpack(result.Map));
+                return new MultiInputAttribution(result, MapsPerInput ? layout.Unpack(result.Map) : new[] { result.Map.alias() });
             }
             finally { Model.Layout = null; }
         }

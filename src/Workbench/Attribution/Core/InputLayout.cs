@@ -91,7 +91,7 @@ public sealed class InputLayout
 
 /// <summary>
 /// The result of a call with several input tensors: the attribution of each input in its own shape
-/// (<see cref="Maps"/>), and the call's result on the packed row (<see cref="Packed"/>: metadata,
+/// (<see cref="Maps"/>; for a layer method, one map: the layer's units), and the call's result on the packed row (<see cref="Packed"/>: metadata,
 /// convergence delta per example, pass counts).
 /// </summary>
 public sealed record MultiInputAttribution(Attribution Packed, IReadOnlyList<Tensor> Maps) : IDisposable

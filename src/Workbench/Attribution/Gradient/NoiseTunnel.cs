@@ -28,6 +28,7 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
 
     public override string Name => $"{Kind}({Inner.Name})";
     protected internal override bool HandlesSeveralInputs => Inner.HandlesSeveralInputs;
+    protected internal override bool MapsPerInput => Inner.MapsPerInput;
     public override IReadOnlyDictionary<string, object> Parameters
     {
         get

@@ -22,6 +22,9 @@ public abstract class NeuronAttribution : AttributionMethod
     public long[] Neuron { get; }
     public bool AttributeToLayerInput { get; }
     protected override bool TakesTarget => false;
+
+    // The input method runs on rows of the inputs: several inputs packed side by side work as one.
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>
     {
         ["layer"] = Layer, ["neuron"] = $"[{string.Join(", ", Neuron)}]", ["attribute_to_layer_input"] = AttributeToLayerInput,
