@@ -134,7 +134,15 @@ public class SeveralInputsTests
         double varA = r.Maps[0].mean().item<double>(), varB = r.Maps[1].mean().item<double>();
         Assert.InRange(varA, 4 * 0.01 * 0.9, 4 * 0.01 * 1.1); // σ_a = 0.1 × 1
         Assert.InRange(varB, 4 * 1.0 * 0.9, 4 * 1.0 * 1.1);   // σ_b = 0.1 × 10
+        // An absolute σ per input (Captum's tuple of stdevs).
+        using var absolute = VarGradWith(squares, new[] { 0.5, 0.05 }).Attribute(new[] { a, b });
+        Assert.InRange(absolute.Maps[0].mean().item<double>(), 4 * 0.25 * 0.9, 4 * 0.25 * 1.1);
+        Assert.InRange(absolute.Maps[1].mean().item<double>(), 4 * 0.0025 * 0.9, 4 * 0.0025 * 1.1);
+        Assert.Equal("StdevPerInput", Assert.Throws<ArgumentException>(() => VarGradWith(squares, new[] { 0.5 }).Attribute(new[] { a, b })).ParamName);
     }
+
+    static NoiseTunnel VarGradWith(AttributionModel model, double[] sigmas) =>
+        new(new Saliency(model, absolute: false), NoiseTunnelKind.VarGrad, samples: 4000) { StdevPerInput = sigmas };
 
     [Fact]
     public void Several_inputs_do_not_depend_on_chunking()
