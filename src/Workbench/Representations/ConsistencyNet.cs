@@ -17,7 +17,11 @@ namespace Workbench.Representations;
 /// authors' code; then every branch contains a linear map of x, and a linear relation is shared among the branches
 /// instead of landing in order 0. Off by default (see the notebook).
 /// </para>
-/// The forward pass returns the components stacked: [K + 1, N, ...]; their sum is the reconstruction.
+/// The forward pass returns the components stacked: [K + 1, N, ...]; their sum reconstructs the target minus its
+/// per-channel mean. The source is centred per channel and divided by one scalar, the components multiplied by another
+/// (<c>sourceScale</c>, <c>targetScale</c>), so g works on centred features of unit overall scale whatever the layer's.
+/// Centring changes no variance (each is taken around the channel's mean); without it, a bias-free g spends its linear
+/// branch on the target's mean and the higher branches cancel it (notebook 09).
 /// </summary>
 public sealed class ConsistencyNet : nn.Module<Tensor, Tensor>
 {
@@ -32,19 +36,45 @@ public sealed class ConsistencyNet : nn.Module<Tensor, Tensor>
     /// <summary>The shape of one example's features: [C, H, W] (convolutions) or [D] (linear maps).</summary>
     public IReadOnlyList<long> FeatureShape => _featureShape;
 
-    public ConsistencyNet(IReadOnlyList<long> featureShape, int orders = 2, bool inputSkip = false) : base("consistency")
+    readonly Tensor _sourceMean, _targetMean;
+
+    /// <summary>Scalars the source is divided by and the components multiplied by (see <see cref="KnowledgeConsistency.Fit"/>).</summary>
+    public double SourceScale { get; }
+    public double TargetScale { get; }
+
+    /// <summary>The per-channel means subtracted from the source before g and from the target before it is compared with Σ_k x̂⁽ᵏ⁾.</summary>
+    public Tensor SourceMean => _sourceMean;
+    public Tensor TargetMean => _targetMean;
+
+    public ConsistencyNet(IReadOnlyList<long> featureShape, int orders = 2, bool inputSkip = false, double sourceScale = 1, double targetScale = 1,
+        bool zeroHigherOrders = true, Tensor? sourceMean = null, Tensor? targetMean = null) : base("consistency")
     {
         ArgumentNullException.ThrowIfNull(featureShape);
         if (featureShape.Count is not (1 or 3) || featureShape.Any(d => d < 1))
             throw new ArgumentException($"featureShape must be [C, H, W] or [D] with positive sizes; got [{string.Join(", ", featureShape)}].", nameof(featureShape));
         if (orders < 0) throw new ArgumentOutOfRangeException(nameof(orders), orders, "orders must be >= 0.");
+        if (!(sourceScale > 0) || !(targetScale > 0) || !double.IsFinite(sourceScale) || !double.IsFinite(targetScale))
+            throw new ArgumentOutOfRangeException(nameof(sourceScale), $"the feature scales must be finite and > 0; got {sourceScale} and {targetScale}.");
+        SourceScale = sourceScale;
+        TargetScale = targetScale;
         _featureShape = featureShape.ToArray();
+        var meanShape = _featureShape.Length == 3 ? new[] { _featureShape[0], 1L, 1L } : new[] { _featureShape[0] };
+        _sourceMean = (sourceMean?.reshape(meanShape).detach().clone() ?? torch.zeros(meanShape)).DetachFromDisposeScope();
+        _targetMean = (targetMean?.reshape(meanShape).detach().clone() ?? torch.zeros(meanShape)).DetachFromDisposeScope();
         _inputSkip = inputSkip;
         Orders = orders;
         long c = _featureShape[0];
         branches = new TorchSharp.Modules.ModuleList<nn.Module<Tensor, Tensor>>();
         for (int k = 0; k <= orders; k++)
-            branches.Add(_featureShape.Length == 3 ? nn.Conv2d(c, c, 3, padding: 1, bias: false) : nn.Linear(c, c, hasBias: false));
+        {
+            nn.Module<Tensor, Tensor> branch = _featureShape.Length == 3 ? nn.Conv2d(c, c, 3, padding: 1, bias: false) : nn.Linear(c, c, hasBias: false);
+            // The nonlinear branches start at zero, so they pick up only what the lower orders leave (what the gate penalty
+            // intends). Started at random, as in the authors' code, they cancel each other over a short schedule: on MNIST
+            // pool1 Var(x⁽¹⁾) and Var(x⁽²⁾) came out 6× Var(target) with a residual of 12% (notebook 09).
+            if (k > 0 && zeroHigherOrders)
+                using (torch.no_grad()) foreach (var w in branch.parameters()) w.zero_();
+            branches.Add(branch);
+        }
         // a_k = 0 ⇒ p_k = sigmoid(0) = 0.5, the authors' starting gate.
         gates = new TorchSharp.Modules.Parameter(torch.zeros(Math.Max(orders, 1)));
         RegisterComponents();
@@ -58,6 +88,7 @@ public sealed class ConsistencyNet : nn.Module<Tensor, Tensor>
         if (x.dim() != _featureShape.Length + 1 || !x.shape.Skip(1).SequenceEqual(_featureShape))
             throw new ArgumentException($"features must be [N, {string.Join(", ", _featureShape)}]; got [{string.Join(", ", x.shape)}].", nameof(x));
         var p = Gates;
+        x = (x - _sourceMean) / SourceScale;
         var outputs = new Tensor[Orders + 1];
         outputs[0] = branches[0].call(x);
         for (int k = 1; k <= Orders; k++)
@@ -65,7 +96,14 @@ public sealed class ConsistencyNet : nn.Module<Tensor, Tensor>
             var gated = p[k - 1] * nn.functional.relu(Normalize(outputs[k - 1]));
             outputs[k] = branches[k].call(_inputSkip ? x + gated : gated);
         }
-        return torch.stack(outputs);
+        var stacked = torch.stack(outputs);
+        return TargetScale == 1 ? stacked : stacked * TargetScale;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) { _sourceMean.Dispose(); _targetMean.Dispose(); }
+        base.Dispose(disposing);
     }
 
     /// <summary>Divides by the per-sample, per-channel spatial std (vector features: per-sample std over the features).</summary>

@@ -78,13 +78,23 @@ public static class KnowledgeConsistency
         var o = (options ?? new KnowledgeConsistencyOptions()).Validate();
         CheckInputs(inputs);
         long[] shape;
+        double sourceScale, targetScale;
+        Tensor sourceMean, targetMean;
         using (var probe = torch.NewDisposeScope())
         {
-            var (s, t) = pairs(inputs.narrow(0, 0, 1));
+            // One scalar per side, from up to 256 inputs: the overall std of the features (the authors' VGG features have
+            // Var ≈ 1; the branch inputs are normalised to unit scale, so g starts on the target's scale whatever the layer).
+            var (s, t) = pairs(inputs.narrow(0, 0, Math.Min(256, inputs.shape[0])));
             shape = CheckShapes(s, t);
+            sourceScale = ScaleOf(s);
+            targetScale = ScaleOf(t);
+            sourceMean = ChannelMean(s).MoveToOuterDisposeScope();
+            targetMean = ChannelMean(t).MoveToOuterDisposeScope();
         }
         TorchRuntime.Seed(o.Seed);
-        var net = new ConsistencyNet(shape, o.Orders, o.InputSkip);
+        var net = new ConsistencyNet(shape, o.Orders, o.InputSkip, sourceScale, targetScale, sourceMean: sourceMean, targetMean: targetMean);
+        sourceMean.Dispose();
+        targetMean.Dispose();
         using var optimizer = optim.Adam(net.parameters(), o.LearningRate, weight_decay: o.WeightDecay);
         var outcome = MinibatchLoop.Run(inputs.shape[0], o.Epochs, o.BatchSize, o.Seed, optimizer,
             MinibatchLoop.LogLinear(o.LearningRate, o.FinalLearningRate, o.Epochs),
@@ -92,7 +102,8 @@ public static class KnowledgeConsistency
             {
                 var (s, t) = pairs(inputs.index_select(0, idx));
                 var reconstruction = net.call(s).sum(new long[] { 0 });
-                return nn.functional.mse_loss(reconstruction, t) + o.GatePenalty * net.Gates.pow(2).sum();
+                // MSE in units of the target's scale, so α weighs the gates the same whatever the layer's magnitude.
+                return nn.functional.mse_loss(reconstruction / targetScale, (t - net.TargetMean) / targetScale) + o.GatePenalty * net.Gates.pow(2).sum();
             }, progress, "knowledge consistency g");
         net.eval();
         return new ConsistencyFit(net, outcome);
@@ -119,7 +130,7 @@ public static class KnowledgeConsistency
             CheckShapes(s, t);
             var components = fit.Net.call(s);
             for (int i = 0; i <= k; i++) moments[i].Add(components[i]);
-            moments[k + 1].Add(t - components.sum(new long[] { 0 }));
+            moments[k + 1].Add(t - fit.Net.TargetMean - components.sum(new long[] { 0 }));
             moments[k + 2].Add(t);
         }
         var variances = moments.Select(m => m.Variance()).ToArray();
@@ -159,6 +170,17 @@ public static class KnowledgeConsistency
         foreach (var p in parts) p.Dispose();
         return all;
     }
+
+    /// <summary>The overall std of features (1 when they are constant or not finite: nothing to rescale, and a non-finite fit is reported later).</summary>
+    static double ScaleOf(Tensor features)
+    {
+        double std = features.to_type(ScalarType.Float64).std().item<double>();
+        return double.IsFinite(std) && std > 1e-12 ? std : 1;
+    }
+
+    /// <summary>The per-channel mean over examples (and positions): [C] for [N, C, H, W] or [D] for [N, D].</summary>
+    static Tensor ChannelMean(Tensor features) =>
+        features.dim() == 4 ? features.mean(new long[] { 0, 2, 3 }) : features.mean(new long[] { 0 });
 
     static void CheckInputs(Tensor inputs, string name = "inputs")
     {
