@@ -155,6 +155,33 @@ public static class KnowledgeConsistencyExperiment
         return FeatureRefinement.Run(fit, aTrain, bTrain, fitSet.Labels, aTest, bTest, testSet.Labels, config.Refinement with { Seed = config.Seed }, progress: progress);
     }
 
+    /// <summary>
+    /// One channel of a conv layer for a few images: the input, B's centred feature map, each consistent component x̂⁽ᵏ⁾ and
+    /// the residual x^Δ, on one grey scale per figure (mid-grey = 0; the input's ink colour = the largest positive value), so magnitudes compare.
+    /// </summary>
+    public static GenericChart ComponentMaps(ConsistencyFit fit, nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, string layer, Tensor images, int channel)
+    {
+        ArgumentNullException.ThrowIfNull(fit);
+        if (fit.Net.FeatureShape.Count != 3)
+            throw new ArgumentException($"layer '{layer}' has vector features [{string.Join(", ", fit.Net.FeatureShape)}]; component maps need a conv layer [C, H, W].", nameof(layer));
+        if (channel < 0 || channel >= fit.Net.FeatureShape[0])
+            throw new ArgumentOutOfRangeException(nameof(channel), channel, $"channel must be in [0, {fit.Net.FeatureShape[0] - 1}].");
+        using var scope = torch.NewDisposeScope();
+        using var fa = new LayerFeatures(a, layer);
+        using var fb = new LayerFeatures(b, layer);
+        using var noGrad = torch.no_grad();
+        var components = fit.Net.call(fa.Of(images));
+        var target = fb.Of(images) - fit.Net.TargetMean;
+        var maps = new List<(string, Tensor)> { ("B (centred)", target) };
+        for (int k = 0; k <= fit.Net.Orders; k++) maps.Add(($"x^({k})", components[k]));
+        maps.Add(("x^Δ", target - components.sum(new long[] { 0 })));
+        var selected = maps.Select(m => (m.Item1, m.Item2.narrow(1, channel, 1))).ToList();
+        double scale = Math.Max(1e-12, selected.Max(m => m.Item2.abs().max().item<float>()));
+        var columns = new List<(string, Tensor)> { ("input", images) };
+        columns.AddRange(selected.Select(m => (m.Item1, (0.5 + 0.5 * m.Item2 / scale).clamp(0, 1))));
+        return Workbench.Visualization.AttributionFigures.Images(columns, title: $"{layer}, channel {channel}: B's map and its components (mid-grey = 0)");
+    }
+
     public static KnowledgeConsistencyResult Run(KnowledgeConsistencyConfig config, IProgressSink? progress = null, ModelCache? cache = null)
     {
         ArgumentNullException.ThrowIfNull(config);
