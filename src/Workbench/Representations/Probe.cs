@@ -74,6 +74,7 @@ public sealed class Probe : nn.Module<Tensor, Tensor>
             long outputs = likelihood == ProbeLikelihood.Categorical ? Math.Max(targets.max().item<long>() + 1, 2) : targets.reshape(n, -1).shape[1];
             TorchRuntime.Seed(o.Seed);
             probe = new Probe(flat.shape[1], outputs, likelihood, o.Hidden, mean, std);
+            probe.StartAtMarginal(targets, outputs);
         }
         using var optimizer = optim.Adam(probe.parameters(), o.LearningRate, weight_decay: o.WeightDecay);
         probe.train();
@@ -81,6 +82,23 @@ public sealed class Probe : nn.Module<Tensor, Tensor>
             idx => probe.NegativeLogLikelihood(flat.index_select(0, idx), targets.index_select(0, idx)).mean(), progress, $"{likelihood.ToString().ToLowerInvariant()} probe");
         probe.eval();
         return probe;
+    }
+
+    /// <summary>
+    /// Sets the output bias to the targets' marginal (log class frequencies; logits of the pixel frequencies, clamped to
+    /// [1e-3, 1 − 1e-3]) and the output weights to zero: the untrained probe is the best probe that ignores h, so a bound
+    /// built on it starts at 0 instead of at a random decoder's large negative log-likelihood.
+    /// </summary>
+    void StartAtMarginal(Tensor targets, long outputs)
+    {
+        var output = (TorchSharp.Modules.Linear)mlp.children().Last();
+        using var noGrad = torch.no_grad();
+        var frequency = Likelihood == ProbeLikelihood.Categorical
+            ? targets.bincount(null, outputs).to_type(ScalarType.Float32) / targets.shape[0]
+            : targets.reshape(targets.shape[0], -1).to_type(ScalarType.Float32).mean(new long[] { 0 });
+        var p = frequency.clamp(1e-3, 1 - 1e-3);
+        output.bias!.copy_(Likelihood == ProbeLikelihood.Categorical ? p.log() : p.log() - (1 - p).log());
+        output.weight!.zero_();
     }
 
     /// <summary>Mean log-likelihood (nats per example) and accuracy of the probe on held-out features and targets.</summary>
