@@ -38,7 +38,7 @@ public sealed record KnowledgeConsistencyConfig
     /// <summary>E1's protocol for the networks (steps, batch, optimizer, seed): the same cache keys as E1.</summary>
     public InterpretationGeneralizationConfig Networks { get; init; } = new();
     /// <summary>Training images g and the refinement classifier are fitted on (the first of the training set).</summary>
-    public int FitImages { get; init; } = 3_000;
+    public int FitImages { get; init; } = 2_000;
     /// <summary>Test images the variances and the refinement accuracy are measured on.</summary>
     public int TestImages { get; init; } = 2_000;
     /// <summary>
