@@ -9,9 +9,13 @@ namespace Workbench.Benchmarks;
 
 public sealed record AttributionBenchmarkConfig(int Batch = 64, int Steps = 50, int Repeats = 3, int IgMemorySteps = 1000, int IgMemoryImages = 256, int Seed = 0);
 
-public sealed record MethodTiming(string Method, double LibrarySeconds, double RawSeconds, int Images)
+/// <summary>
+/// One method's timing: median seconds per call of each side, the median of the per-round ratios
+/// (library / raw of the same round), and the ratio of the fastest rounds (<see cref="FastestRatio"/>:
+/// on a loaded machine the least disturbed round of each side is the closest to its own cost).
+/// </summary>
+public sealed record MethodTiming(string Method, double LibrarySeconds, double RawSeconds, int Images, double Ratio, double FastestRatio)
 {
-    public double Ratio => LibrarySeconds / RawSeconds;
     public double ImagesPerSecond => Images / LibrarySeconds;
 }
 
@@ -22,10 +26,15 @@ public sealed record AttributionBenchmarkResult(IReadOnlyList<MethodTiming> Meth
 /// (e.g. IG with n steps vs n forward+backward passes over interpolated inputs), on the small CNN,
 /// medians of alternating repeats in one process. Modified-backward methods (guided backprop,
 /// DeepLIFT, LRP) are compared with plain gradients of the same passes, so their ratio is the cost
-/// of their rules.
+/// of their rules. Each round times both sides back to back (alternating which goes first) and the
+/// ratio reported is the median of the rounds' ratios: load from other processes that drifts over
+/// seconds then cancels within a round instead of deciding the ratio.
 /// </summary>
 public static class AttributionBenchmark
 {
+    /// <summary>A benchmarked method, its hand-written counterpart, and the baselines both use (none: zeros).</summary>
+    sealed record Case(string Name, Func<AttributionMethod> Method, Func<Tensor, Tensor, Tensor> Raw, Tensor? Baselines = null, bool TakesTarget = true);
+
     public static AttributionBenchmarkResult Run(Tensor images, AttributionBenchmarkConfig config, IProgressSink? progress = null)
     {
         progress ??= NullProgress.Instance;
@@ -36,45 +45,66 @@ public static class AttributionBenchmark
         int b = (int)x.shape[0];
         int n = config.Steps;
         var target = Target.Class(3);
-        var cases = new (string Name, Func<AttributionMethod> Method, Func<Tensor, Tensor, Tensor> Raw)[]
+        long channels = Channels(model, x, "act2");
+        using var mask = FeatureMasks.Grid(x.shape[2], x.shape[3], 7); // 4 x 4 patches of 7 x 7 pixels on MNIST
+        long patches = mask.max().item<long>() + 1;
+        using var baselineSet = torch.rand(new long[] { 4 }.Concat(x.shape.Skip(1)).ToArray(), generator: new torch.Generator((ulong)config.Seed)) * 0.1;
+        var cases = new Case[]
         {
-            ("Saliency", () => new Saliency(model), (xs, _) => RawGradient(model, xs).abs()),
-            ("InputXGradient", () => new InputXGradient(model), (xs, _) => xs * RawGradient(model, xs)),
-            ("IntegratedGradients", () => new IntegratedGradients(model, n, IntegrationRule.RiemannMiddle), RawIg(model, n)),
-            ("SmoothGrad", () => new NoiseTunnel(new Saliency(model, absolute: false), samples: n, sigmaFraction: 0.15), RawSmoothGrad(model, n)),
-            ("GradientShap", () => new GradientShap(model, samples: n), RawIg(model, n)),
-            ("GuidedBackprop", () => new GuidedBackprop(model), (xs, _) => RawGradient(model, xs)),
-            ("Deconvolution", () => new Deconvolution(model), (xs, _) => RawGradient(model, xs)),
-            ("DeepLift", () => new DeepLift(model), (xs, _) => RawGradient(model, torch.cat(new[] { xs, torch.zeros_like(xs) }))),
-            ("GradCam", () => new GradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
-            ("Lrp", () => new Lrp(model, LrpComposite.EpsilonPlus()), (xs, _) => RawGradient(model, xs)),
+            new("Saliency", () => new Saliency(model), (xs, _) => RawGradient(model, xs).abs()),
+            new("InputXGradient", () => new InputXGradient(model), (xs, _) => xs * RawGradient(model, xs)),
+            new("IntegratedGradients", () => new IntegratedGradients(model, n, IntegrationRule.RiemannMiddle), RawIg(model, n)),
+            new("SmoothGrad", () => new NoiseTunnel(new Saliency(model, absolute: false), samples: n, sigmaFraction: 0.15), RawSmoothGrad(model, n)),
+            new("GradientShap", () => new GradientShap(model, samples: n), RawIg(model, n)),
+            new("GuidedBackprop", () => new GuidedBackprop(model), (xs, _) => RawGradient(model, xs)),
+            new("Deconvolution", () => new Deconvolution(model), (xs, _) => RawGradient(model, xs)),
+            new("DeepLift", () => new DeepLift(model), (xs, _) => RawGradient(model, torch.cat(new[] { xs, torch.zeros_like(xs) }))),
+            new("GradCam", () => new GradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            new("Lrp", () => new Lrp(model, LrpComposite.EpsilonPlus()), (xs, _) => RawGradient(model, xs)),
             // The CAM family and layer methods: one forward and backward (the layer's gradient), or K forward passes.
-            ("GradCamPlusPlus", () => new GradCamPlusPlus(model, "act2"), (xs, _) => RawGradient(model, xs)),
-            ("XGradCam", () => new XGradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
-            ("HiResCam", () => new HiResCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
-            ("LayerCam", () => new LayerCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
-            ("LayerGradCam", () => new LayerGradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
-            ("LayerIntegratedGradients", () => new LayerIntegratedGradients(model, "act2", n, IntegrationRule.RiemannMiddle), RawIg(model, n)),
-            ("EigenCam", () => new EigenCam(model, "act2"), (xs, _) => { using var noGrad = torch.no_grad(); return model.call(xs); }),
-            ("ScoreCam", () => new ScoreCam(model, "act2"), RawForwards(model, Channels(model, x, "act2"))),
-            ("AblationCam", () => new AblationCam(model, "act2"), RawForwards(model, Channels(model, x, "act2"))),
+            new("GradCamPlusPlus", () => new GradCamPlusPlus(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            new("XGradCam", () => new XGradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            new("HiResCam", () => new HiResCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            new("LayerCam", () => new LayerCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            new("LayerGradCam", () => new LayerGradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            new("LayerIntegratedGradients", () => new LayerIntegratedGradients(model, "act2", n, IntegrationRule.RiemannMiddle), RawIg(model, n)),
+            new("EigenCam", () => new EigenCam(model, "act2"), (xs, _) => RawEigenCam(model, xs, "act2")),
+            new("ScoreCam", () => new ScoreCam(model, "act2"), RawForwards(model, channels)),
+            new("AblationCam", () => new AblationCam(model, "act2"), RawForwards(model, channels)),
+            // Layer and neuron methods: one forward and backward; DeepLIFT's on the paired batch.
+            new("LayerGradientXActivation", () => new LayerGradientXActivation(model, "act2"), (xs, _) => RawGradient(model, xs)),
+            new("LayerDeepLift", () => new LayerDeepLift(model, "act2"), (xs, _) => RawGradient(model, torch.cat(new[] { xs, torch.zeros_like(xs) }))),
+            new("NeuronGradient", () => new NeuronGradient(model, "act3", new long[] { 0 }), (xs, _) => RawNeuronGradient(model, xs, "act3", 0), TakesTarget: false),
+            // DeepLiftShap against 4 baselines: 4 paired passes.
+            new("DeepLiftShap", () => new DeepLiftShap(model), (xs, _) => RawPairs(model, xs, baselineSet), baselineSet),
+            // Perturbation methods: one forward pass of the batch per perturbation.
+            new("Occlusion", () => new Occlusion(model, window: 7, stride: 7), RawForwards(model, patches)),
+            new("FeatureAblation", () => new FeatureAblation(model, mask), RawForwards(model, patches)),
+            new("KernelShap", () => new KernelShap(model, mask, samples: 64), RawForwards(model, 64)),
         };
         var timings = new List<MethodTiming>();
         using (var task = progress.Start("bench attribution", cases.Length))
         {
             int done = 0;
-            foreach (var (name, method, raw) in cases)
+            foreach (var (name, method, raw, baselines, takesTarget) in cases)
             {
                 var lib = new List<double>();
                 var rawTimes = new List<double>();
-                Time(() => { using var a = method().Attribute(x, target); }); // warm-up
-                Time(() => { using var scope = torch.NewDisposeScope(); raw(x, x); });
+                var ratios = new List<double>();
+                void Library() { using var a = method().Attribute(x, takesTarget ? target : null, baselines); }
+                void Raw() { using var scope = torch.NewDisposeScope(); raw(x, x); }
+                Time(Library); // warm-up
+                Time(Raw);
                 for (int r = 0; r < config.Repeats; r++)
                 {
-                    lib.Add(Time(() => { using var a = method().Attribute(x, target); }));
-                    rawTimes.Add(Time(() => { using var scope = torch.NewDisposeScope(); raw(x, x); }));
+                    double l, w;
+                    if (r % 2 == 0) { l = Time(Library); w = Time(Raw); }
+                    else { w = Time(Raw); l = Time(Library); }
+                    lib.Add(l);
+                    rawTimes.Add(w);
+                    ratios.Add(l / w);
                 }
-                timings.Add(new MethodTiming(name, Median(lib), Median(rawTimes), b));
+                timings.Add(new MethodTiming(name, Median(lib), Median(rawTimes), b, Median(ratios), lib.Min() / rawTimes.Min()));
                 task.Report(++done, name);
             }
         }
@@ -96,12 +126,12 @@ public static class AttributionBenchmark
         return new AttributionBenchmarkResult(timings, full, tenth, baseline);
     }
 
-    /// <summary>Seconds per call; fast calls are repeated until 0.2 s have passed, so timer noise does not decide a ratio.</summary>
+    /// <summary>Seconds per call; fast calls are repeated until 0.1 s have passed, so timer noise does not decide a ratio.</summary>
     static double Time(Action a)
     {
         var clock = Stopwatch.StartNew();
         int calls = 0;
-        do { a(); calls++; } while (clock.Elapsed.TotalSeconds < 0.2);
+        do { a(); calls++; } while (clock.Elapsed.TotalSeconds < 0.1);
         return clock.Elapsed.TotalSeconds / calls;
     }
 
@@ -150,6 +180,47 @@ public static class AttributionBenchmark
         using var scope = torch.NewDisposeScope();
         model.call(x.narrow(0, 0, 1));
         return channels;
+    }
+
+    /// <summary>Gradients of the paired batch [x; x'] for each baseline x' of a set (DeepLIFT's passes, plain gradients).</summary>
+    static Tensor RawPairs(nn.Module<Tensor, Tensor> model, Tensor x, Tensor set)
+    {
+        var sum = torch.zeros_like(x);
+        for (long k = 0; k < set.shape[0]; k++)
+        {
+            using var scope = torch.NewDisposeScope();
+            sum.add_(RawGradient(model, torch.cat(new[] { x, set[k].unsqueeze(0).expand_as(x) })).narrow(0, 0, x.shape[0]));
+        }
+        return sum;
+    }
+
+    /// <summary>∂ a_unit / ∂ x for one unit of a layer: its value captured by a forward hook, one backward pass.</summary>
+    static Tensor RawNeuronGradient(nn.Module<Tensor, Tensor> model, Tensor x, string layer, long unit)
+    {
+        Tensor? a = null;
+        var xr = x.detach().requires_grad_(true);
+        using (var hooks = new HookScope())
+        {
+            hooks.Add(layer, HookScope.Layer(model, layer), (input, output) => { a = output; return output; });
+            model.call(xr);
+        }
+        return autograd.grad(new[] { a![.., unit].sum() }, new[] { xr })[0];
+    }
+
+    /// <summary>Eigen-CAM written by hand: the layer's maps from a forward hook, centred, projected on their first right singular vector (per image, batched SVD).</summary>
+    static Tensor RawEigenCam(nn.Module<Tensor, Tensor> model, Tensor x, string layer)
+    {
+        Tensor? a = null;
+        using (var hooks = new HookScope())
+        {
+            hooks.Add(layer, HookScope.Layer(model, layer), (input, output) => { a = output; return output; });
+            using var noGrad = torch.no_grad();
+            model.call(x);
+        }
+        var m = a!.flatten(2).transpose(1, 2); // [n, hw, K]
+        m = m - m.mean(new long[] { 1 }, keepdim: true);
+        var (_, _, vh) = torch.linalg.svd(m, fullMatrices: false);
+        return m.matmul(vh.select(1, 0).unsqueeze(2)).reshape(a.shape[0], 1, a.shape[2], a.shape[3]).relu();
     }
 
     static Func<Tensor, Tensor, Tensor> RawSmoothGrad(nn.Module<Tensor, Tensor> model, int n) => (x, _) =>

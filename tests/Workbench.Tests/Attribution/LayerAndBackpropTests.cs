@@ -239,16 +239,59 @@ public class LayerAndBackpropTests
     [Fact]
     public void Lrp0_on_a_relu_cnn_without_biases_is_input_times_gradient()
     {
-        // Strided and padded convolutions (the transposed convolution must restore the input size) and max pooling.
-        TorchRuntime.Seed(21);
-        using var model = nn.Sequential(("conv1", nn.Conv2d(1, 3, 3, stride: 2, padding: 1, bias: false)), ("act1", nn.ReLU()),
-            ("conv2", nn.Conv2d(3, 4, 2, bias: false)), ("act2", nn.ReLU()), ("pool", nn.MaxPool2d(2)),
-            ("flatten", nn.Flatten()), ("fc", nn.Linear(4 * 2 * 2, 3, hasBias: false)));
-        model.to(ScalarType.Float64);
+        using var model = StridedCnnWithoutBiases();
         using var x = Nets.Inputs(new long[] { 2, 1, 10, 10 }, seed: 22, 0, 1); // 10 -> 5 with stride 2: the transposed conv needs an output padding of 1
         using var lrp = new Lrp(model, LrpComposite.Uniform(new EpsilonRule(1e-12))).Attribute(x, 2);
         using var ixg = new InputXGradient(model).Attribute(x, 2);
         Assert.True(lrp.Map.allclose(ixg.Map, atol: 1e-8), $"max difference {(lrp.Map - ixg.Map).abs().max().item<double>()}");
+    }
+
+    /// <summary>Strided and padded convolutions (the transposed convolution must restore the input size) and max pooling, no biases.</summary>
+    static nn.Module<Tensor, Tensor> StridedCnnWithoutBiases()
+    {
+        TorchRuntime.Seed(21);
+        var model = nn.Sequential(("conv1", nn.Conv2d(1, 3, 3, stride: 2, padding: 1, bias: false)), ("act1", nn.ReLU()),
+            ("conv2", nn.Conv2d(3, 4, 2, bias: false)), ("act2", nn.ReLU()), ("pool", nn.MaxPool2d(2)),
+            ("flatten", nn.Flatten()), ("fc", nn.Linear(4 * 2 * 2, 3, hasBias: false)));
+        model.to(ScalarType.Float64);
+        return model;
+    }
+
+    [Fact]
+    public void Layer_lrp0_at_any_layer_of_a_relu_cnn_without_biases_is_activation_times_gradient_and_conserves()
+    {
+        // LRP-0 on a bias-free ReLU network: the relevance of any layer's units is a ⊙ ∂f/∂a, and it sums to f(x).
+        using var model = StridedCnnWithoutBiases();
+        using var x = Nets.Inputs(new long[] { 2, 1, 10, 10 }, seed: 23, 0, 1);
+        var lrp0 = LrpComposite.Uniform(new EpsilonRule(1e-12));
+        foreach (var (layer, toInput) in new[] { ("act1", false), ("conv2", false), ("conv2", true), ("pool", false) })
+        {
+            using var relevance = new LayerLrp(model, layer, lrp0, toInput).Attribute(x, 1);
+            using var gxa = new LayerGradientXActivation(model, layer, attributeToLayerInput: toInput).Attribute(x, 1);
+            Assert.Equal(gxa.Map.shape, relevance.Map.shape);
+            Assert.True(relevance.Map.allclose(gxa.Map, atol: 1e-8), $"{layer} (input: {toInput}): max difference {(relevance.Map - gxa.Map).abs().max().item<double>()}");
+            Assert.True(relevance.ConvergenceDelta!.abs().max().item<double>() < 1e-8);
+        }
+    }
+
+    [Fact]
+    public void Layer_lrp_epsilon_matches_a_hand_computation_with_biases()
+    {
+        // fc1 - relu - fc2 with biases, LRP-ε with a large ε: the hidden unit j gets
+        // R_j = a_j w_kj f / (f + ε sign f), f = z_k the target's output (its bias included).
+        TorchRuntime.Seed(31);
+        using var model = nn.Sequential(("fc1", nn.Linear(4, 3)), ("act1", nn.ReLU()), ("fc2", nn.Linear(3, 2)));
+        model.to(ScalarType.Float64);
+        using var x = Nets.Inputs(new long[] { 3, 4 }, seed: 32);
+        const double epsilon = 0.5;
+        var p = model.parameters().ToArray();
+        var a = nn.functional.relu(x.matmul(p[0].t()) + p[1]).detach();
+        var f = (a.matmul(p[2].t()) + p[3]).detach()[.., 0];
+        var expected = a * p[2][0].detach() * (f / (f + epsilon * f.sign())).unsqueeze(1);
+        using var relevance = new LayerLrp(model, "act1", LrpComposite.Uniform(new EpsilonRule(epsilon))).Attribute(x, 0);
+        Assert.True(relevance.Map.allclose(expected, atol: 1e-10), $"max difference {(relevance.Map - expected).abs().max().item<double>()}");
+        // The relevance the bias and ε absorbed is the convergence delta.
+        Assert.True((relevance.ConvergenceDelta! - (expected.sum(1) - f)).abs().max().item<double>() < 1e-10);
     }
 
     [Fact]

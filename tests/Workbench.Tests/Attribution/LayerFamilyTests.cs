@@ -213,4 +213,76 @@ public class LayerFamilyTests
         Assert.True(total.allclose(inputIg.Map, atol: 1e-10));
         Assert.Equal("neuron", Assert.Throws<ArgumentOutOfRangeException>(() => new NeuronGradient(model, "fc1", new long[] { 4 }).Attribute(x)).ParamName);
     }
+
+    [Fact]
+    public void Neuron_deeplift_of_a_relu_unit_is_its_rescale_multiplier_and_sums_to_its_change()
+    {
+        // a_j = relu(z_j), z_j = W1[j]·x + b_j: DeepLIFT gives (x − x') ⊙ W1[j] · Δa_j / Δz_j, the rule of the tapped ReLU itself.
+        using var model = TwoLayer(12);
+        using var x = Nets.Inputs(new long[] { 4, 5 }, seed: 13);
+        using var b = Nets.Inputs(new long[] { 4, 5 }, seed: 14);
+        var p = model.parameters().ToArray();
+        const long j = 1;
+        var w = p[0][j].detach();
+        var z = (x.matmul(w) + p[1][j]).detach();
+        var zRef = (b.matmul(w) + p[1][j]).detach();
+        var multiplier = (z.relu() - zRef.relu()) / (z - zRef);
+        Assert.True((z.sign() * zRef.sign()).lt(0).any().item<bool>()); // some example crosses the ReLU's kink: the rescale rule matters
+        using var deeplift = new NeuronDeepLift(model, "act1", new long[] { j }).Attribute(x, baselines: b);
+        Assert.True(deeplift.Map.allclose((x - b) * w * multiplier.unsqueeze(1), atol: 1e-10));
+        Assert.True(deeplift.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+        // Without multiplying by inputs: the multipliers.
+        using var global = new NeuronDeepLift(model, "act1", new long[] { j }, multiplyByInputs: false).Attribute(x, baselines: b);
+        Assert.True(global.Map.allclose(w * multiplier.unsqueeze(1), atol: 1e-10));
+        // DeepLiftShap over two baselines: the mean of the two.
+        using var set = torch.stack(new[] { b[0], b[1] });
+        using var shap = new NeuronDeepLiftShap(model, "act1", new long[] { j }).Attribute(x, baselines: set);
+        using var first = new NeuronDeepLift(model, "act1", new long[] { j }).Attribute(x, baselines: b[0]);
+        using var second = new NeuronDeepLift(model, "act1", new long[] { j }).Attribute(x, baselines: b[1]);
+        Assert.True(shap.Map.allclose((first.Map + second.Map) / 2, atol: 1e-12));
+    }
+
+    [Fact]
+    public void Neuron_guided_backprop_and_deconvolution_apply_their_rule_at_every_relu_including_the_tapped_one()
+    {
+        // fc1 - act1 - fc2 - act2 - fc3; the unit a2_j = relu(z2_j).
+        using var model = Nets.Relu(4, 5, 3, seed: 15);
+        using var x = Nets.Inputs(new long[] { 6, 4 }, seed: 16);
+        var p = model.parameters().ToArray();
+        var (w1, b1, w2, b2) = (p[0].detach(), p[1].detach(), p[2].detach(), p[3].detach());
+        var z1 = x.matmul(w1.t()) + b1;
+        var z2 = z1.relu().matmul(w2.t()) + b2;
+        // A unit that is off for some examples and on for others.
+        long j = Enumerable.Range(0, 5).First(u => z2[.., u].gt(0).any().item<bool>() && z2[.., u].le(0).any().item<bool>());
+        // Guided: the seed 1 passes the tapped ReLU where z2_j > 0, then the positive part of W2[j] where z1 > 0, then W1.
+        var on = z2[.., j].gt(0).to_type(ScalarType.Float64).unsqueeze(1);
+        var guided = (w2[j].clamp_min(0) * on * z1.gt(0).to_type(ScalarType.Float64)).matmul(w1);
+        using var gb = new NeuronGuidedBackprop(model, "act2", new long[] { j }).Attribute(x);
+        Assert.True(gb.Map.allclose(guided, atol: 1e-12));
+        // Deconvolution ignores the forward pass at every ReLU: clamp(W2[j], 0) W1 for every example, on or off.
+        var deconv = w2[j].clamp_min(0).matmul(w1).expand(6, 4);
+        using var dc = new NeuronDeconvolution(model, "act2", new long[] { j }).Attribute(x);
+        Assert.True(dc.Map.allclose(deconv, atol: 1e-12));
+    }
+
+    [Fact]
+    public void Neuron_gradient_shap_and_feature_ablation_of_a_linear_unit()
+    {
+        // z_j = W1[j]·x + b_j is linear in x: GradientSHAP (no noise, one baseline) and ablation are W1[j] ⊙ (x − x').
+        using var model = TwoLayer(17);
+        using var x = Nets.Inputs(new long[] { 3, 5 }, seed: 18);
+        using var b = Nets.Inputs(new long[] { 5 }, seed: 19);
+        var w = model.parameters().First().detach()[3];
+        using var shap = new NeuronGradientShap(model, "fc1", new long[] { 3 }, samples: 4).Attribute(x, baselines: b);
+        Assert.True(shap.Map.allclose((x - b) * w, atol: 1e-12));
+        using var ablation = new NeuronFeatureAblation(model, "fc1", new long[] { 3 }).Attribute(x, baselines: b);
+        Assert.True(ablation.Map.allclose((x - b) * w, atol: 1e-12));
+        // Grouped: features {0, 1} and {2, 3, 4} each get their group's joint drop.
+        using var mask = torch.tensor(new long[] { 0, 0, 1, 1, 1 });
+        using var grouped = new NeuronFeatureAblation(model, "fc1", new long[] { 3 }, mask).Attribute(x, baselines: b);
+        var contributions = (x - b) * w;
+        var first = contributions.narrow(1, 0, 2).sum(1, keepdim: true);
+        var rest = contributions.narrow(1, 2, 3).sum(1, keepdim: true);
+        Assert.True(grouped.Map.allclose(torch.cat(new[] { first.expand(3, 2), rest.expand(3, 3) }, 1), atol: 1e-12));
+    }
 }

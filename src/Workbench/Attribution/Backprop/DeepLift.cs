@@ -18,6 +18,7 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
     const double Epsilon = 1e-10;
     public bool MultiplyByInputs { get; } = multiplyByInputs;
     public override string Name => "DeepLift";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 
@@ -118,7 +119,8 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
             local = autograd.grad(new[] { yi.sum() }, new[] { xi })[0];
         }
         var moved = dx.abs().gt(Epsilon);
-        return torch.where(moved, dy / dx.masked_fill(moved.logical_not(), 1), local);
+        // dy / dx is ±∞ or NaN where dx ≈ 0; those entries are not selected (no gradient flows here).
+        return torch.where(moved, dy.div_(dx), local);
     }
 
     /// <summary>
@@ -150,7 +152,7 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
         var received = routed.narrow(0, 0, n) + routed.narrow(0, n, n);
         var dx = input.narrow(0, 0, n) - input.narrow(0, n, n);
         var moved = dx.abs().gt(Epsilon);
-        var multiplier = received / dx.masked_fill(moved.logical_not(), 1);
+        var multiplier = received.div_(dx); // not selected where dx ≈ 0 (below)
         // Both halves get the multiplier where Δx moved, their own ordinary gradient elsewhere.
         var halves = new[] { 2L }.Concat(multiplier.shape).ToArray();
         return torch.where(moved.unsqueeze(0), multiplier.unsqueeze(0), Route(gradOutput).reshape(halves)).reshape(input.shape);
@@ -167,6 +169,7 @@ public sealed class DeepLiftShap(AttributionModel model, bool multiplyByInputs =
 {
     public bool MultiplyByInputs { get; } = multiplyByInputs;
     public override string Name => "DeepLiftShap";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 

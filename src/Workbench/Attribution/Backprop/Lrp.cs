@@ -162,39 +162,115 @@ public sealed class LrpComposite(Func<string, nn.Module, int, LrpRule?> select, 
 /// input by the rule the composite picks for each linear/conv layer; activations pass relevance
 /// through unchanged; pooling and reshaping pass it by their gradient. With LRP-0/ε→0 and no biases
 /// the map sums to the output (conservation); the convergence delta reports Σ R_in − f(x).
+/// Relevance flows as the gradient, so a functional sum of two branches (a residual connection, x + y
+/// outside a module) hands each branch all of it: such a model needs the sum as a module with a rule
+/// (Zennit's canonizers do this); it cannot be detected from hooks.
 /// </summary>
 public sealed class Lrp(AttributionModel model, LrpComposite composite, AttributionSettings? settings = null) : AttributionMethod(model, settings)
 {
     public LrpComposite Composite { get; } = composite;
     public override string Name => "Lrp";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["composite"] = Composite.Name };
 
     protected override AttributionOutput Compute(AttributionContext c)
     {
-        var module = RequireModule();
         using var hooks = new HookScope();
-        int index = 0;
-        foreach (var (name, leaf) in HookScope.Leaves(module, _ => true))
-        {
-            if (LrpLayer.TryCreate(leaf) is { } layer)
-            {
-                var rule = Composite.RuleFor(name, leaf, index++)
-                    ?? throw new InvalidOperationException($"LRP composite '{Composite.Name}' gives no rule for layer '{name}' ({leaf.GetType().Name}).");
-                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => rule.Propagate(layer, i, o, g)));
-            }
-            else if (HookScope.IsActivation(leaf))
-                hooks.Add(name, leaf, (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => g.clone()));
-            else if (leaf.parameters().Any())
-                throw new InvalidOperationException($"LRP has no rule for layer '{name}' ({leaf.GetType().Name}), which has parameters; fold it into the neighbouring linear layer (e.g. BatchNorm) or give the composite a rule for it.");
-        }
+        InstallRules(this, Composite, hooks);
         ActiveHooks = hooks;
         Tensor grad;
-        try { grad = InputGradient(c); }
+        // f(x) from the gradient's own forward passes, not a second forward.
+        var fx = torch.empty(c.BatchSize, c.Inputs.dtype, c.Inputs.device);
+        try { grad = InputGradient(c, fx); }
         finally { ActiveHooks = null; }
         // The rules are linear in R: seeding the backward pass with 1 instead of f(x) scales every relevance by 1/f(x).
-        var fx = c.Target.Score(c.OutputAtInputs);
         var scale = fx.reshape(new[] { c.BatchSize }.Concat(Enumerable.Repeat(1L, c.ExampleShape.Length)).ToArray());
         var map = grad * scale;
         return new(map, map.flatten(1).sum(1) - fx);
+    }
+
+    /// <summary>
+    /// Installs the composite's rule on every linear/conv layer and the pass-through on activations.
+    /// <paramref name="wrap"/> (layer name, the hook's result) lets a layer method tap a hooked layer
+    /// after its rule in the same hook (the order of two hooks on one module is not guaranteed).
+    /// </summary>
+    internal static void InstallRules(AttributionMethod method, LrpComposite composite, HookScope hooks, Func<string, Tensor, Tensor>? wrap = null)
+    {
+        var module = method.RequireModule();
+        wrap ??= (_, t) => t;
+        var leaves = HookScope.Leaves(module, _ => true).ToList();
+        var rules = new Dictionary<string, (LrpLayer Layer, LrpRule Rule, int Index)>();
+        int index = 0;
+        foreach (var (name, leaf) in leaves)
+            if (LrpLayer.TryCreate(leaf) is { } layer)
+                rules[name] = (layer, composite.RuleFor(name, leaf, index)
+                    ?? throw new InvalidOperationException($"LRP composite '{composite.Name}' gives no rule for layer '{name}' ({leaf.GetType().Name})."), index++);
+        // Activations pass relevance through unchanged. A ReLU's own backward does that already when no
+        // relevance arrives where its output is 0: every rule but flat multiplies by the layer's input
+        // (x ⊙ Wᵀ s), which is that output. Flat on the first layer (EpsilonPlusFlat) sees the input, not a ReLU.
+        bool nativeRelu = rules.Values.All(r => r.Index == 0 || r.Rule is not FlatRule);
+        foreach (var (name, leaf) in leaves)
+        {
+            if (rules.TryGetValue(name, out var ruled))
+                hooks.Add(name, leaf, (input, output) => wrap(name, ModifiedGradient.Replace(input, output, (i, o, g) => ruled.Rule.Propagate(ruled.Layer, i, o, g))));
+            else if (HookScope.IsActivation(leaf))
+            {
+                if (!(nativeRelu && leaf is TorchSharp.Modules.ReLU))
+                    hooks.Add(name, leaf, (input, output) => wrap(name, ModifiedGradient.Replace(input, output, (i, o, g) => g.clone())));
+            }
+            else if (leaf.parameters().Any())
+                throw new InvalidOperationException($"LRP has no rule for layer '{name}' ({leaf.GetType().Name}), which has parameters; fold it into the neighbouring linear layer (e.g. BatchNorm) or give the composite a rule for it.");
+        }
+    }
+}
+
+/// <summary>
+/// Captum's LayerLRP: the relevance LRP assigns to a layer's units — its output, or its input with
+/// <see cref="LayerAttributionMethod.AttributeToLayerInput"/> — at the layer's resolution. The rules
+/// are those of <see cref="Lrp"/>; the relevance reaching the layer in the backward pass, seeded with
+/// 1, is R / f(x), so the map is that times f(x). The convergence delta is Σ R_layer − f(x)
+/// (conservation at the layer, exact for LRP-0/ε→0 without biases).
+/// </summary>
+public sealed class LayerLrp(AttributionModel model, string layer, LrpComposite composite, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : LayerAttributionMethod(model, layer, attributeToLayerInput, settings)
+{
+    public LrpComposite Composite { get; } = composite ?? throw new ArgumentNullException(nameof(composite));
+    public override string Name => "LayerLrp";
+    public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>(base.Parameters) { ["composite"] = Composite.Name };
+
+    protected override AttributionOutput Compute(AttributionContext c)
+    {
+        var tapped = HookScope.Layer(RequireModule(), Layer);
+        Tensor? kept = null;
+        // Keep an alias and hand an alias of it on: containers dispose what they pass along.
+        Tensor Tap(Tensor value)
+        {
+            kept = value.alias();
+            return kept.alias();
+        }
+        bool tapOutput = !AttributeToLayerInput;
+        using var hooks = new HookScope();
+        Lrp.InstallRules(this, Composite, hooks, (name, t) => tapOutput && name == Layer ? Tap(t) : t);
+        if (AttributeToLayerInput) hooks.AddPre($"{Layer} (input tap)", tapped, Tap);
+        else if (!hooks.Fired.ContainsKey(Layer)) hooks.Add(Layer, tapped, (input, output) => Tap(output));
+        string where = AttributeToLayerInput ? $"the input of layer '{Layer}'" : $"layer '{Layer}'";
+        Tensor? map = null;
+        var delta = torch.zeros(c.BatchSize, c.Inputs.dtype, c.Inputs.device);
+        ForEachChunk(c.BatchSize, (s, n) =>
+        {
+            using var enable = torch.enable_grad();
+            var x = c.Inputs.narrow(0, s, n).detach().requires_grad_(true);
+            hooks.ResetCounts();
+            var output = Model.Forward(x);
+            hooks.Audit(Name);
+            var fx = c.Target.Score(output, s);
+            var grad = Model.Gradient(fx.sum(), kept!, where);
+            using var noGrad = torch.no_grad();
+            var relevance = grad * fx.detach().reshape(RowShape(n, (int)grad.dim()));
+            map ??= torch.zeros(new[] { c.BatchSize }.Concat(grad.shape.Skip(1)).ToArray(), grad.dtype, grad.device).MoveToOuterDisposeScope();
+            map.narrow(0, s, n).copy_(relevance);
+            delta.narrow(0, s, n).copy_(relevance.flatten(1).sum(1) - fx.detach());
+        });
+        return new(map!, delta);
     }
 }

@@ -10,6 +10,9 @@ namespace Workbench.Attribution;
 /// <param name="LazyOutput">The model's output at the inputs (no graph), computed on demand.</param>
 public sealed record AttributionContext(Tensor Inputs, Tensor? Baselines, ResolvedTarget Target, Lazy<Tensor> LazyOutput)
 {
+    /// <summary>With several input tensors, how they are packed in <see cref="Inputs"/> [B, E] (null for one input).</summary>
+    public InputLayout? Layout { get; init; }
+
     /// <summary>The model's output at the inputs (no graph), computed on first use: most methods never need it.</summary>
     public Tensor OutputAtInputs => LazyOutput.Value;
 
@@ -67,7 +70,7 @@ public abstract class AttributionMethod
             throw new ArgumentException($"{Name} explains the unit it was constructed with; pass no target (got {target.Describe()}).", nameof(target));
         target ??= Target.Output;
         using (torch.NewDisposeScope()) Validate(inputs, baselines);
-        var module = Model.Module;
+        var module = Model.HookedModule;
         object? gate = module is null ? null : ModelGates.GetValue(module, _ => new object());
         bool locked = false;
         try
@@ -82,7 +85,7 @@ public abstract class AttributionMethod
                 // Owned by the call, wherever it is first needed (often inside a chunk's scope, which would dispose it).
                 var output = new Lazy<Tensor>(() => { using var noGrad = torch.no_grad(); return atInputs = Scores(inputs).DetachFromDisposeScope(); });
                 _bytesPerRow = MeasureBytesPerRow(inputs);
-                var context = new AttributionContext(inputs, baselines, target.Resolve(inputs.shape[0], () => output.Value), output);
+                var context = new AttributionContext(inputs, baselines, target.Resolve(inputs.shape[0], () => output.Value), output) { Layout = Model.Layout };
                 var result = Compute(context);
                 var after = Model.Counters;
                 var map = result.Map.detach().MoveToOuterDisposeScope();
@@ -120,6 +123,54 @@ public abstract class AttributionMethod
             $"{Name}: the model '{Model.Name}' failed on inputs of shape [{string.Join(", ", inputs.shape)}] ({inputs.dtype}, {inputs.device}){passNote}: {e.Message.Split('\n')[0].Trim()}", e);
     }
 
+    /// <summary>
+    /// True for methods that treat every input element alike (gradients, paths, noise, feature
+    /// masks), which therefore explain several input tensors packed side by side in one row.
+    /// </summary>
+    protected internal virtual bool HandlesSeveralInputs => false;
+
+    /// <summary>True when the map has the inputs' shape (split per input); false for maps of a layer's units.</summary>
+    protected internal virtual bool MapsPerInput => true;
+
+    /// <summary>
+    /// Explains a model of several input tensors (<see cref="AttributionModel.SeveralInputs"/>;
+    /// Captum's tuple of inputs): inputs[i] is [B, ...sᵢ], the same B for all; baselines, when given,
+    /// one tensor per input, each [...sᵢ] or [1 or B or K, ...sᵢ] with the same leading size for all
+    /// inputs. The result has one map per input in its own shape (layer methods: one map, the layer's). Feature masks of perturbation
+    /// methods are given per input (<see cref="PerturbationAttribution.FeatureMasks"/>); an id names
+    /// the same feature in every input, as in Captum.
+    /// </summary>
+    public MultiInputAttribution Attribute(Tensor[] inputs, Target? target = null, Tensor[]? baselines = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (!Model.TakesSeveralInputs)
+            throw new ArgumentException($"{Name}: the model '{Model.Name}' takes one input tensor; got {inputs.Length}. Wrap a model of several inputs with AttributionModel.SeveralInputs.", nameof(inputs));
+        if (!HandlesSeveralInputs)
+            throw new ArgumentException($"{Name} reads the geometry of one input tensor (windows, images or layers) and does not take several inputs; the gradient, path, noise and feature-mask methods do.", nameof(inputs));
+        if (inputs.Length == 0) throw new ArgumentException("inputs must hold at least one tensor.", nameof(inputs));
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i] is null) throw new ArgumentNullException(nameof(inputs), $"inputs[{i}] is null.");
+            if (inputs[i].dim() < 2)
+                throw new ArgumentException($"inputs[{i}] must be a batch [batch, ...] with at least 2 dimensions; got shape [{string.Join(", ", inputs[i].shape)}].", nameof(inputs));
+            if (inputs[i].shape[0] != inputs[0].shape[0])
+                throw new ArgumentException($"every input must have the same batch size; inputs[{i}] has {inputs[i].shape[0]}, inputs[0] has {inputs[0].shape[0]}.", nameof(inputs));
+        }
+        var layout = new InputLayout(inputs.Select(t => t.shape[1..]).ToArray());
+        lock (Model.LayoutGate)
+        {
+            using var packed = layout.Pack(inputs, nameof(inputs));
+            using var packedBaselines = baselines is null ? null : layout.Pack(baselines, nameof(baselines));
+            Model.Layout = layout;
+            try
+            {
+                var result = Attribute(packed, target, packedBaselines);
+                return new MultiInputAttribution(result, MapsPerInput ? layout.Unpack(result.Map) : new[] { result.Map.alias() });
+            }
+            finally { Model.Layout = null; }
+        }
+    }
+
     /// <summary>One gate per module: calls on one model are serialised (see the class remarks).</summary>
     static readonly System.Runtime.CompilerServices.ConditionalWeakTable<nn.Module, object> ModelGates = new();
 
@@ -131,12 +182,14 @@ public abstract class AttributionMethod
 
     void Validate(Tensor inputs, Tensor? baselines)
     {
+        if (Model.TakesSeveralInputs && Model.Layout is null)
+            throw new ArgumentException($"{Name}: the model '{Model.Name}' takes several input tensors; call Attribute(Tensor[] inputs, ...) with one tensor per input.", nameof(inputs));
         if (inputs.dim() < 2)
             throw new ArgumentException($"inputs must be a batch [batch, ...] with at least 2 dimensions; got shape [{string.Join(", ", inputs.shape)}].", nameof(inputs));
         if (inputs.shape[0] == 0) throw new ArgumentException("inputs is an empty batch (0 examples); nothing to explain.", nameof(inputs));
         if (!inputs.is_floating_point()) throw new ArgumentException($"inputs must be floating point; got {inputs.dtype}.", nameof(inputs));
-        if (!torch.isfinite(inputs).all().item<bool>()) throw new ArgumentException("inputs contain NaN or infinite values.", nameof(inputs));
-        if (Model.Module is { } module && module.parameters().FirstOrDefault(p => p.is_floating_point()) is { } parameter)
+        if (!AllFinite(inputs)) throw new ArgumentException("inputs contain NaN or infinite values.", nameof(inputs));
+        if (Model.HookedModule is { } module && module.parameters().FirstOrDefault(p => p.is_floating_point()) is { } parameter)
         {
             // Up front: libtorch's own mismatch error is a C++ dump that names neither argument.
             if (inputs.dtype != parameter.dtype)
@@ -154,8 +207,15 @@ public abstract class AttributionMethod
         if (!sameRank && !single)
             throw new ArgumentException(
                 $"baselines must have shape [{string.Join(", ", example)}], [1 or {inputs.shape[0]} or K, {string.Join(", ", example)}]; got [{string.Join(", ", baselines.shape)}].", nameof(baselines));
-        if (!torch.isfinite(baselines).all().item<bool>()) throw new ArgumentException("baselines contain NaN or infinite values.", nameof(baselines));
+        if (!AllFinite(baselines)) throw new ArgumentException("baselines contain NaN or infinite values.", nameof(baselines));
     }
+
+    /// <summary>
+    /// True when every element is finite. A finite sum proves it in one reduction without a mask
+    /// (NaN and ±∞ propagate into the sum); only a non-finite sum (which can also be an overflow of
+    /// large finite values) pays for the elementwise check.
+    /// </summary>
+    static bool AllFinite(Tensor t) => double.IsFinite(t.sum(ScalarType.Float64).item<double>()) || torch.isfinite(t).all().item<bool>();
 
     static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
 
@@ -252,12 +312,14 @@ public abstract class AttributionMethod
     }
 
     /// <summary>Gradient of each row's target score w.r.t. that row: rows [n, ...] of an expanded batch starting at <paramref name="firstRow"/>.</summary>
-    protected Tensor TargetGradient(Tensor rows, ResolvedTarget target, long firstRow)
+    /// <param name="scores">When given ([rows of the expanded batch]), receives each row's target score from the same forward pass.</param>
+    protected Tensor TargetGradient(Tensor rows, ResolvedTarget target, long firstRow, Tensor? scores = null)
     {
         using var enable = torch.enable_grad();
         var x = rows.detach().requires_grad_(true);
-        var score = target.Score(HookedForward(x), firstRow).sum();
-        return Model.Gradient(score, x);
+        var score = target.Score(HookedForward(x), firstRow);
+        scores?.narrow(0, firstRow, rows.shape[0]).copy_(score.detach());
+        return Model.Gradient(score.sum(), x);
     }
 
     /// <summary>
@@ -285,18 +347,20 @@ public abstract class AttributionMethod
     }
 
     /// <summary>The module behind the model, required by methods that hook layers.</summary>
-    protected internal nn.Module<Tensor, Tensor> RequireModule() => Model.Module
-        ?? throw new InvalidOperationException($"{Name} hooks the model's layers, so it needs a module (nn.Module), not a plain function ('{Model.Name}').");
+    protected internal nn.Module RequireModule() => Model.HookedModule
+        ?? throw new InvalidOperationException($"{Name} hooks the model's layers, so it needs a module (nn.Module), not a plain function ('{Model.Name}'); " +
+            "for a model of several inputs, pass its module to AttributionModel.SeveralInputs(forward, module).");
 
     /// <summary>d target / d input for every example of the batch (chunked) -> the inputs' shape.</summary>
-    protected Tensor InputGradient(AttributionContext c) => GradientOfRows(c.Inputs, c.Target);
+    /// <param name="scores">When given ([B]), receives the target scores of the same forward passes (no second forward for methods that need F(x)).</param>
+    protected Tensor InputGradient(AttributionContext c, Tensor? scores = null) => GradientOfRows(c.Inputs, c.Target, scores);
 
     /// <summary>d target / d row for every row of an expanded batch [N, ...] (row r is example r mod B), chunked.</summary>
-    protected Tensor GradientOfRows(Tensor rows, ResolvedTarget target)
+    protected Tensor GradientOfRows(Tensor rows, ResolvedTarget target, Tensor? scores = null)
     {
         var parts = new List<Tensor>();
         ForEachChunk(rows.shape[0], (s, n) =>
-            parts.Add(TargetGradient(rows.narrow(0, s, n), target, s).MoveToOuterDisposeScope()));
+            parts.Add(TargetGradient(rows.narrow(0, s, n), target, s, scores).MoveToOuterDisposeScope()));
         if (parts.Count == 1) return parts[0];
         var all = torch.cat(parts.ToArray());
         foreach (var p in parts) p.Dispose();

@@ -10,9 +10,17 @@ namespace Workbench.Attribution;
 /// </summary>
 public sealed class AttributionModel
 {
-    readonly Func<Tensor, Tensor> _forward;
+    readonly Func<Tensor, Tensor>? _forward;
+    readonly Func<Tensor[], Tensor>? _several;
 
+    /// <summary>The module of a model of one input (its forward is the model's); null for a function.</summary>
     public nn.Module<Tensor, Tensor>? Module { get; }
+
+    /// <summary>
+    /// The module whose layers hook-based methods hook, whose mode is switched to eval for a call and
+    /// whose calls are serialised: <see cref="Module"/>, or the module given with a model of several inputs.
+    /// </summary>
+    public nn.Module? HookedModule { get; }
     public string Name { get; }
     public long ForwardPasses { get; private set; }
     public long ExamplesEvaluated { get; private set; }
@@ -21,6 +29,7 @@ public sealed class AttributionModel
     public AttributionModel(nn.Module<Tensor, Tensor> module)
     {
         Module = module ?? throw new ArgumentNullException(nameof(module));
+        HookedModule = module;
         _forward = module.call; // call(), not forward(): forward hooks must fire
         Name = module.GetName();
     }
@@ -30,6 +39,47 @@ public sealed class AttributionModel
         _forward = forward ?? throw new ArgumentNullException(nameof(forward));
         Name = name;
     }
+
+    /// <summary>
+    /// A function over <paramref name="module"/> (e.g. one unit of a layer, for neuron methods) whose
+    /// hooks, mode and memory probe are the module's, so hook-based methods can explain it.
+    /// </summary>
+    internal AttributionModel(Func<Tensor, Tensor> forward, nn.Module module, string name)
+    {
+        _forward = forward;
+        Module = module as nn.Module<Tensor, Tensor>; // for the memory probe only
+        HookedModule = module;
+        Name = name;
+    }
+
+    AttributionModel(Func<Tensor[], Tensor> forward, nn.Module? module, string name)
+    {
+        _several = forward ?? throw new ArgumentNullException(nameof(forward));
+        HookedModule = module;
+        Name = name;
+    }
+
+    /// <summary>
+    /// A model of several input tensors (Captum's tuple of inputs; extra arguments are closed over):
+    /// explained with <c>AttributionMethod.Attribute(Tensor[] inputs, ...)</c>, one
+    /// map per input. <paramref name="forward"/> gets the inputs in their own shapes [n, ...sᵢ].
+    /// </summary>
+    /// <param name="module">The module <paramref name="forward"/> runs (e.g. a Module&lt;Tensor, Tensor, Tensor&gt;): given, hook-based
+    /// methods (DeepLIFT, LRP, guided backpropagation) can explain the model and its mode is switched to eval for a call.</param>
+    public static AttributionModel SeveralInputs(Func<Tensor[], Tensor> forward, nn.Module? module = null, string? name = null) =>
+        new(forward, module, name ?? module?.GetName() ?? "function");
+
+    /// <summary>A function of several inputs without a module (gradient and feature-mask methods), named.</summary>
+    public static AttributionModel SeveralInputs(Func<Tensor[], Tensor> forward, string name) => new(forward, null, name);
+
+    /// <summary>True for a model of several input tensors (<see cref="SeveralInputs"/>).</summary>
+    public bool TakesSeveralInputs => _several is not null;
+
+    /// <summary>The layout of the call in progress with several inputs (the model unpacks its rows with it).</summary>
+    internal InputLayout? Layout { get; set; }
+
+    /// <summary>Serialises calls with several inputs on this model (the layout is per call).</summary>
+    internal object LayoutGate { get; } = new();
 
     public static implicit operator AttributionModel(nn.Module<Tensor, Tensor> module) => new(module);
     public static implicit operator AttributionModel(Func<Tensor, Tensor> forward) => new(forward);
@@ -43,13 +93,21 @@ public sealed class AttributionModel
         ForwardPasses++;
         ExamplesEvaluated += inputs.shape[0];
         LastPassShape = inputs.shape;
-        var output = _forward(inputs);
+        var output = _forward is not null ? _forward(inputs)
+            : _several!(Layout?.Unpack(inputs) ?? throw new ArgumentException(
+                $"the model '{Name}' takes several input tensors: call Attribute(Tensor[] inputs, ...) with one tensor per input.", "inputs"));
         if (output.dim() == 0 || output.shape[0] != inputs.shape[0])
             throw new ModelContractException(
                 $"the model '{Name}' returned an output of shape [{string.Join(", ", output.shape)}] for a pass of {inputs.shape[0]} examples; " +
                 "attribution needs one output row per example ([batch, ...]): a model that returns a 0-D scalar or reduces over the batch cannot be explained per example.");
         return output;
     }
+
+    /// <summary>The modules behind the model: its module, or the modules a function calls (its target or closure).</summary>
+    public IReadOnlyList<nn.Module> Modules => Module is not null ? new nn.Module[] { Module } : Workbench.Models.EvalMode.ModulesBehind(_forward);
+
+    /// <summary>Puts <see cref="Modules"/> in eval mode until disposed (dropout off, batch-norm statistics frozen), then restores them.</summary>
+    public Workbench.Models.EvalMode EvalMode() => Module is not null ? Workbench.Models.EvalMode.Enter(Module) : Workbench.Models.EvalMode.Enter(_forward);
 
     /// <summary>The shape of the last pass (for error messages that must tell a pass from the caller's batch).</summary>
     internal long[]? LastPassShape { get; private set; }

@@ -14,28 +14,90 @@ public sealed class HookScope : IDisposable
     readonly List<Action> _removers = new();
     readonly Dictionary<string, int> _fired = new();
 
-    /// <summary>Hooks <paramref name="module"/>; <paramref name="hook"/> gets (input, output) and returns the output to use.</summary>
+    /// <summary>
+    /// Hooks <paramref name="module"/>; <paramref name="hook"/> gets (input, output) and returns the
+    /// output to use. Hooks on one module fire in the order they were added, across scopes (a method's
+    /// rule, then a tap added later sees the rule's output).
+    /// </summary>
     public void Add(string name, nn.Module<Tensor, Tensor> module, Func<Tensor, Tensor, Tensor> hook)
     {
         _fired[name] = 0;
-        var remover = module.register_forward_hook((m, input, output) =>
+        _removers.Add(OrderedHooks.For(module).AddPost((input, output) =>
         {
             _fired[name]++;
             return hook(input, output);
-        });
-        _removers.Add(remover.remove);
+        }));
     }
 
-    /// <summary>Hooks <paramref name="module"/> before it runs; <paramref name="hook"/> gets its input and returns the input to use.</summary>
+    /// <summary>Hooks <paramref name="module"/> before it runs; <paramref name="hook"/> gets its input and returns the input to use (in the order added, as <see cref="Add"/>).</summary>
     public void AddPre(string name, nn.Module<Tensor, Tensor> module, Func<Tensor, Tensor> hook)
     {
         _fired[name] = 0;
-        var remover = module.register_forward_pre_hook((m, input) =>
+        _removers.Add(OrderedHooks.For(module).AddPre(input =>
         {
             _fired[name]++;
             return hook(input);
-        });
-        _removers.Add(remover.remove);
+        }));
+    }
+
+    /// <summary>
+    /// One TorchSharp hook per module that runs the module's hooks in the order they were added.
+    /// TorchSharp keeps a module's hooks in a dictionary, whose enumeration order is not the order of
+    /// addition once hooks have been removed; rules and taps on one module depend on that order.
+    /// </summary>
+    sealed class OrderedHooks
+    {
+        static readonly System.Runtime.CompilerServices.ConditionalWeakTable<nn.Module, OrderedHooks> All = new();
+        readonly nn.Module<Tensor, Tensor> _module;
+        readonly Chain<Func<Tensor, Tensor, Tensor>> _post = new();
+        readonly Chain<Func<Tensor, Tensor>> _pre = new();
+
+        OrderedHooks(nn.Module<Tensor, Tensor> module) => _module = module;
+
+        public static OrderedHooks For(nn.Module<Tensor, Tensor> module) => All.GetValue(module, m => new OrderedHooks((nn.Module<Tensor, Tensor>)m));
+
+        public Action AddPost(Func<Tensor, Tensor, Tensor> hook) => _post.Add(hook, () => _module.register_forward_hook((m, input, output) =>
+        {
+            foreach (var h in _post.Snapshot()) output = h(input, output);
+            return output;
+        }).remove);
+
+        public Action AddPre(Func<Tensor, Tensor> hook) => _pre.Add(hook, () => _module.register_forward_pre_hook((m, input) =>
+        {
+            foreach (var h in _pre.Snapshot()) input = h(input);
+            return input;
+        }).remove);
+    }
+
+    /// <summary>Hooks in the order added; one TorchSharp hook installed while the chain is not empty.</summary>
+    sealed class Chain<T> where T : Delegate
+    {
+        readonly List<T> _hooks = new();
+        Action? _remove;
+
+        public T[] Snapshot()
+        {
+            lock (_hooks) return _hooks.ToArray();
+        }
+
+        /// <summary>Adds <paramref name="hook"/> (installing the chain's TorchSharp hook with <paramref name="install"/> if it is the first); returns its remover.</summary>
+        public Action Add(T hook, Func<Action> install)
+        {
+            lock (_hooks)
+            {
+                if (_hooks.Count == 0) _remove = install();
+                _hooks.Add(hook);
+            }
+            return () =>
+            {
+                lock (_hooks)
+                {
+                    if (!_hooks.Remove(hook) || _hooks.Count > 0) return;
+                    _remove?.Invoke();
+                    _remove = null;
+                }
+            };
+        }
     }
 
     public IReadOnlyDictionary<string, int> Fired => _fired;

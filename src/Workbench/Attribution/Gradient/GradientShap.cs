@@ -19,6 +19,7 @@ public sealed class GradientShap(AttributionModel model, int samples = 50, doubl
     public double Stdev { get; } = stdev >= 0 ? stdev : throw new ArgumentOutOfRangeException(nameof(stdev), stdev, "stdev must be >= 0.");
     public int Seed { get; } = seed;
     public override string Name => "GradientShap";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["samples"] = Samples, ["stdev"] = Stdev, ["seed"] = Seed, ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 

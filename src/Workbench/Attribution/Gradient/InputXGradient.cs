@@ -4,6 +4,7 @@ namespace Workbench.Attribution;
 public sealed class InputXGradient(AttributionModel model, AttributionSettings? settings = null) : AttributionMethod(model, settings)
 {
     public override string Name => "InputXGradient";
+    protected internal override bool HandlesSeveralInputs => true;
 
     protected override AttributionOutput Compute(AttributionContext c) => new(c.Inputs * InputGradient(c));
 }

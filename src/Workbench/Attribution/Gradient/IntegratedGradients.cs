@@ -26,6 +26,7 @@ public sealed class IntegratedGradients(AttributionModel model, int steps = 50, 
         return steps;
     }
     public override string Name => "IntegratedGradients";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["steps"] = Steps, ["rule"] = Rule.ToString(), ["multiply_by_inputs"] = MultiplyByInputs };
     protected override bool UsesBaselines => true;
 

@@ -26,13 +26,22 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
     public double? Stdev { get; } = stdev is null or >= 0 ? stdev : throw new ArgumentOutOfRangeException(nameof(stdev), stdev, "stdev must be >= 0.");
     public int Seed { get; } = seed;
 
+    /// <summary>
+    /// With several input tensors: an absolute σ per input (Captum's tuple of <c>stdevs</c>); when set,
+    /// neither <see cref="Stdev"/> nor <see cref="SigmaFraction"/> is used.
+    /// </summary>
+    public IReadOnlyList<double>? StdevPerInput { get; init; }
+
     public override string Name => $"{Kind}({Inner.Name})";
+    protected internal override bool HandlesSeveralInputs => Inner.HandlesSeveralInputs;
+    protected internal override bool MapsPerInput => Inner.MapsPerInput;
     public override IReadOnlyDictionary<string, object> Parameters
     {
         get
         {
             var p = new Dictionary<string, object>(Inner.Parameters) { ["kind"] = Kind.ToString(), ["samples"] = Samples, ["seed"] = Seed };
-            if (Stdev is { } sd) p["stdev"] = sd;
+            if (StdevPerInput is { } perInput) p["stdevs"] = $"[{string.Join(", ", perInput)}]";
+            else if (Stdev is { } sd) p["stdev"] = sd;
             else p["sigma_fraction"] = SigmaFraction;
             return p;
         }
@@ -44,8 +53,12 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
         long b = c.BatchSize;
         var ones = Enumerable.Repeat(1L, c.ExampleShape.Length).ToArray();
         var flat = c.Inputs.flatten(1);
-        var sigma = Stdev is { } sd
+        if (StdevPerInput is not null && c.Layout is null)
+            throw new ArgumentException("StdevPerInput gives one σ per input tensor; this call has one input. Use stdev.", nameof(StdevPerInput));
+        var sigma = StdevPerInput is { } perInput ? PerInput(perInput, c)
+            : Stdev is { } sd
             ? torch.full(new[] { b }.Concat(ones).ToArray(), sd, c.Inputs.dtype, c.Inputs.device)
+            : c.Layout is { } layout ? RangePerInput(flat, layout) * SigmaFraction
             : (flat.max(1).values - flat.min(1).values).reshape(new[] { b }.Concat(ones).ToArray()) * SigmaFraction;
         // Samples per group: as many copies of the batch as one pass of the budget holds (at least one).
         long perGroup = Math.Clamp(RowsPerPass() / b, 1, Samples);
@@ -80,6 +93,32 @@ public sealed class NoiseTunnel(AttributionMethod inner, NoiseTunnelKind kind = 
         };
         return new(result);
     }
+
+    /// <summary>σ of input i for each of its elements -> [B, E] (checked: one σ ≥ 0 per input).</summary>
+    static Tensor PerInput(IReadOnlyList<double> sigmas, AttributionContext c)
+    {
+        var layout = c.Layout!;
+        if (sigmas.Count != layout.Count)
+            throw new ArgumentException($"StdevPerInput must give one σ per input ({layout.Count}); got {sigmas.Count}.", nameof(StdevPerInput));
+        foreach (var s in sigmas)
+            if (!(s >= 0)) throw new ArgumentOutOfRangeException(nameof(StdevPerInput), s, "every σ must be >= 0.");
+        var row = new double[layout.Elements];
+        for (int i = 0; i < layout.Count; i++)
+        {
+            var (offset, size) = layout.Segment(i);
+            Array.Fill(row, sigmas[i], (int)offset, (int)size);
+        }
+        return torch.tensor(row, c.Inputs.dtype, c.Inputs.device).unsqueeze(0).expand(c.BatchSize, -1);
+    }
+
+    /// <summary>With several inputs, each input's own range (max − min per example), for each of its elements -> [B, E].</summary>
+    static Tensor RangePerInput(Tensor packed, InputLayout layout) =>
+        torch.cat(Enumerable.Range(0, layout.Count).Select(i =>
+        {
+            var (offset, size) = layout.Segment(i);
+            var part = packed.narrow(1, offset, size);
+            return (part.max(1).values - part.min(1).values).unsqueeze(1).expand(-1, size);
+        }).ToArray(), 1);
 
     static Tensor TileBaselines(AttributionContext c, long samples)
     {

@@ -9,6 +9,7 @@ namespace Workbench.Attribution;
 public sealed class Saliency(AttributionModel model, bool absolute = true, AttributionSettings? settings = null) : AttributionMethod(model, settings)
 {
     public bool Absolute { get; } = absolute;
+    protected internal override bool HandlesSeveralInputs => true;
     public override string Name => Absolute ? "Saliency" : "Gradient";
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["absolute"] = Absolute };
 

@@ -12,6 +12,7 @@ public sealed class SparseGradient(AttributionModel model, double fraction = 0.1
 {
     public double Fraction { get; } = fraction is > 0 and <= 1 ? fraction : throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "fraction must be in (0, 1].");
     public override string Name => "SparseGradient";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["fraction"] = Fraction };
 
     protected override AttributionOutput Compute(AttributionContext c)

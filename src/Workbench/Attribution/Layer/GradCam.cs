@@ -35,7 +35,7 @@ public sealed class GradCam(AttributionModel model, string layer, bool counterfa
     /// keeps an alias of the layer's output and hands an alias of that alias downstream: containers
     /// such as nn.Sequential dispose the tensors they pass along, and the gradient is taken w.r.t. the kept one.
     /// </summary>
-    internal static (Tensor Activation, Tensor Gradient) LayerActivationAndGradient(AttributionMethod method, nn.Module<Tensor, Tensor> module,
+    internal static (Tensor Activation, Tensor Gradient) LayerActivationAndGradient(AttributionMethod method, nn.Module module,
         string layer, Tensor rows, ResolvedTarget target, long firstRow)
     {
         var hooked = HookScope.Layer(module, layer);

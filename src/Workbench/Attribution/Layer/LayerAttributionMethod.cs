@@ -35,6 +35,10 @@ public abstract class LayerAttributionMethod(AttributionModel model, string laye
     public bool AttributeToLayerInput { get; } = attributeToLayerInput;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["layer"] = Layer, ["attribute_to_layer_input"] = AttributeToLayerInput };
 
+    // Layer methods only run the model on rows of the inputs: several inputs packed side by side work as one.
+    protected internal override bool HandlesSeveralInputs => true;
+    protected internal override bool MapsPerInput => false;
+
     string Where => AttributeToLayerInput ? $"the input of layer '{Layer}'" : $"layer '{Layer}'";
 
     /// <summary>

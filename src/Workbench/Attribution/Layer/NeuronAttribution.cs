@@ -22,14 +22,21 @@ public abstract class NeuronAttribution : AttributionMethod
     public long[] Neuron { get; }
     public bool AttributeToLayerInput { get; }
     protected override bool TakesTarget => false;
+
+    // The input method runs on rows of the inputs: several inputs packed side by side work as one.
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object>
     {
         ["layer"] = Layer, ["neuron"] = $"[{string.Join(", ", Neuron)}]", ["attribute_to_layer_input"] = AttributeToLayerInput,
     };
 
-    /// <summary>The unit's value as a model with one output [n, 1] (the rest of the network runs but is not used).</summary>
+    /// <summary>
+    /// The unit's value as a model with one output [n, 1] (the rest of the network runs but is not
+    /// used), over the same module: hook-based methods install their rules on it, and the unit's tap,
+    /// added after them, sees the rules' output (a rule on the tapped layer itself applies).
+    /// </summary>
     protected AttributionModel UnitModel() =>
-        new(x => Unit(TappedForward(x).Layer), $"{Model.Name}.{Layer}[{string.Join(", ", Neuron)}]");
+        new((Tensor x) => Unit(TappedForward(x).Layer), RequireModule(), $"{Model.Name}.{Layer}[{string.Join(", ", Neuron)}]");
 
     /// <summary>
     /// The model's forward with the layer's value kept (an alias the rest of the network consumes, so
@@ -132,4 +139,64 @@ public sealed class NeuronConductance(AttributionModel model, string layer, long
         });
         return new(diff * sum);
     }
+}
+
+/// <summary>Captum's NeuronGuidedBackprop: guided backpropagation of one unit's value (the guided ReLU rule on every ReLU, the tapped one included).</summary>
+public sealed class NeuronGuidedBackprop(AttributionModel model, string layer, long[] neuron, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : NeuronAttribution(model, layer, neuron, attributeToLayerInput, settings)
+{
+    public override string Name => "NeuronGuidedBackprop";
+    protected override AttributionOutput Compute(AttributionContext c) => Run(new GuidedBackprop(UnitModel(), Settings), c);
+}
+
+/// <summary>Captum's NeuronDeconvolution: deconvolution of one unit's value (the positive part of the gradient through every ReLU, the tapped one included).</summary>
+public sealed class NeuronDeconvolution(AttributionModel model, string layer, long[] neuron, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : NeuronAttribution(model, layer, neuron, attributeToLayerInput, settings)
+{
+    public override string Name => "NeuronDeconvolution";
+    protected override AttributionOutput Compute(AttributionContext c) => Run(new Deconvolution(UnitModel(), Settings), c);
+}
+
+/// <summary>Captum's NeuronDeepLift: DeepLIFT of one unit's value against the baselines; it sums to unit(x) − unit(x') (the delta reports the gap).</summary>
+public sealed class NeuronDeepLift(AttributionModel model, string layer, long[] neuron, bool multiplyByInputs = true, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : NeuronAttribution(model, layer, neuron, attributeToLayerInput, settings)
+{
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "NeuronDeepLift";
+    protected override bool UsesBaselines => true;
+    protected override AttributionOutput Compute(AttributionContext c) => Run(new DeepLift(UnitModel(), MultiplyByInputs, Settings), c);
+}
+
+/// <summary>Captum's NeuronDeepLiftShap: NeuronDeepLift against each baseline of a set [K, ...], averaged.</summary>
+public sealed class NeuronDeepLiftShap(AttributionModel model, string layer, long[] neuron, bool multiplyByInputs = true, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : NeuronAttribution(model, layer, neuron, attributeToLayerInput, settings)
+{
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "NeuronDeepLiftShap";
+    protected override bool UsesBaselines => true;
+    protected override AttributionOutput Compute(AttributionContext c) => Run(new DeepLiftShap(UnitModel(), MultiplyByInputs, Settings), c);
+}
+
+/// <summary>Captum's NeuronGradientShap: GradientSHAP of one unit's value (baselines drawn from the set, α ~ U(0, 1), noise of <see cref="Stdev"/>).</summary>
+public sealed class NeuronGradientShap(AttributionModel model, string layer, long[] neuron, int samples = 50, double stdev = 0.0, int seed = 0,
+    bool multiplyByInputs = true, bool attributeToLayerInput = false, AttributionSettings? settings = null)
+    : NeuronAttribution(model, layer, neuron, attributeToLayerInput, settings)
+{
+    public int Samples { get; } = samples >= 1 ? samples : throw new ArgumentOutOfRangeException(nameof(samples), samples, "samples must be >= 1.");
+    public double Stdev { get; } = stdev >= 0 ? stdev : throw new ArgumentOutOfRangeException(nameof(stdev), stdev, "stdev must be >= 0.");
+    public int Seed { get; } = seed;
+    public bool MultiplyByInputs { get; } = multiplyByInputs;
+    public override string Name => "NeuronGradientShap";
+    protected override bool UsesBaselines => true;
+    protected override AttributionOutput Compute(AttributionContext c) => Run(new GradientShap(UnitModel(), Samples, Stdev, Seed, Settings, MultiplyByInputs), c);
+}
+
+/// <summary>Captum's NeuronFeatureAblation: the drop of one unit's value when each feature of a mask (default: every element) is set to the baseline.</summary>
+public sealed class NeuronFeatureAblation(AttributionModel model, string layer, long[] neuron, Tensor? featureMask = null, bool attributeToLayerInput = false,
+    AttributionSettings? settings = null) : NeuronAttribution(model, layer, neuron, attributeToLayerInput, settings)
+{
+    public Tensor? FeatureMask { get; } = featureMask;
+    public override string Name => "NeuronFeatureAblation";
+    protected override bool UsesBaselines => true;
+    protected override AttributionOutput Compute(AttributionContext c) => Run(new FeatureAblation(UnitModel(), FeatureMask, Settings), c);
 }

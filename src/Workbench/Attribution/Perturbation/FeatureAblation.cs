@@ -11,6 +11,7 @@ public sealed class FeatureAblation(AttributionModel model, Tensor? featureMask 
 {
     public Tensor? FeatureMask { get; } = featureMask;
     public override string Name => "FeatureAblation";
+    protected internal override bool HandlesSeveralInputs => true;
 
     protected override AttributionOutput Compute(AttributionContext c) => new(PerFeatureCount(c, FeatureMask, Ablate));
 

@@ -16,6 +16,7 @@ public sealed class FeaturePermutation(AttributionModel model, Tensor? featureMa
     public Tensor? FeatureMask { get; } = featureMask;
     public int Seed { get; } = seed;
     public override string Name => "FeaturePermutation";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["seed"] = Seed };
     protected override bool UsesBaselines => false; // the other examples are the reference
 

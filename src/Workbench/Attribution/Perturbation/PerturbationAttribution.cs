@@ -64,6 +64,13 @@ public abstract class PerturbationAttribution(AttributionModel model, Attributio
     protected override bool UsesBaselines => true;
 
     /// <summary>
+    /// With several input tensors: one feature mask per input (each of that input's example shape, or
+    /// broadcasting to it, or [B, ...] per example). An id names one feature in every input (Captum:
+    /// the same id in two inputs is one feature, perturbed together). None: every element its own feature.
+    /// </summary>
+    public IReadOnlyList<Tensor>? FeatureMasks { get; init; }
+
+    /// <summary>
     /// Target scores of P perturbations of every example -> [P, B]. <paramref name="build"/> returns
     /// rows [start, start + n) of the perturbed batch (row r = perturbation r / B of example r mod B).
     /// </summary>
@@ -84,11 +91,19 @@ public abstract class PerturbationAttribution(AttributionModel model, Attributio
     /// feature); the example's shape or one that broadcasts to it (e.g. [1, H, W] for [C, H, W]),
     /// optionally with a leading 1 — one partition for all; or [B, ...] — one partition per example.
     /// </summary>
-    protected static BoundFeatureMask ResolveMask(AttributionContext c, Tensor? mask)
+    protected BoundFeatureMask ResolveMask(AttributionContext c, Tensor? mask)
     {
+        if (c.Layout is { } layout)
+        {
+            if (mask is not null)
+                throw new ArgumentException($"{Name} explains several input tensors: give one mask per input (FeatureMasks), not one featureMask of shape [{string.Join(", ", mask.shape)}].", "featureMask");
+            mask = FeatureMasks is null ? null : PackMasks(c, layout, FeatureMasks);
+        }
+        else if (FeatureMasks is not null)
+            throw new ArgumentException($"FeatureMasks (one per input) are for calls with several input tensors; this call has one. Use featureMask.", nameof(FeatureMasks));
         if (mask is not null && (mask.is_floating_point() || mask.is_complex() || mask.dtype == ScalarType.Bool))
             throw new ArgumentException($"featureMask must hold integer feature ids (int64 or int32); got {mask.dtype}.", "featureMask");
-        var m = mask is null ? FeatureMasks.Elementwise(c.ExampleShape) : mask.to_type(ScalarType.Int64);
+        var m = mask is null ? Workbench.Attribution.FeatureMasks.Elementwise(c.ExampleShape) : mask.to_type(ScalarType.Int64);
         bool perExample = false;
         if (m.dim() == c.Inputs.dim())
         {
@@ -106,6 +121,36 @@ public abstract class PerturbationAttribution(AttributionModel model, Attributio
         long min = m.min().item<long>(), features = m.max().item<long>() + 1;
         if (min < 0) throw new ArgumentException($"featureMask ids must be >= 0; got {min}.", "featureMask");
         return new(m, features);
+    }
+
+    /// <summary>
+    /// One mask per input -> one mask of the packed rows: [1, E] when every mask is shared, [B, E]
+    /// when any is per example (the shared ones repeated). Ids are kept as given: the same id in two
+    /// inputs is one feature.
+    /// </summary>
+    static Tensor PackMasks(AttributionContext c, InputLayout layout, IReadOnlyList<Tensor> masks)
+    {
+        if (masks.Count != layout.Count)
+            throw new ArgumentException($"FeatureMasks must give one mask per input ({layout.Count}); got {masks.Count}.", nameof(FeatureMasks));
+        var parts = new Tensor[layout.Count];
+        bool perExample = false;
+        for (int i = 0; i < layout.Count; i++)
+        {
+            var m = masks[i] ?? throw new ArgumentNullException(nameof(FeatureMasks), $"FeatureMasks[{i}] is null.");
+            if (m.is_floating_point() || m.is_complex() || m.dtype == ScalarType.Bool)
+                throw new ArgumentException($"FeatureMasks[{i}] must hold integer feature ids (int64 or int32); got {m.dtype}.", nameof(FeatureMasks));
+            var shape = layout.Shape(i);
+            bool rows = m.dim() == shape.Length + 1 && m.shape[0] == c.BatchSize && c.BatchSize > 1;
+            var full = new[] { rows ? c.BatchSize : 1 }.Concat(shape).ToArray();
+            try { parts[i] = (rows ? m : m.dim() == shape.Length + 1 && m.shape[0] == 1 ? m : m.unsqueeze(0)).to_type(ScalarType.Int64).expand(full).reshape(full[0], -1); }
+            catch (Exception e) when (e is ArgumentException or System.Runtime.InteropServices.ExternalException)
+            {
+                throw new ArgumentException($"FeatureMasks[{i}] of shape [{string.Join(", ", m.shape)}] does not broadcast to input {i}'s example shape [{string.Join(", ", shape)}] (or [{c.BatchSize}, ...] per example).", nameof(FeatureMasks), e);
+            }
+            perExample |= rows;
+        }
+        if (perExample) parts = parts.Select(p => p.expand(c.BatchSize, -1)).ToArray();
+        return torch.cat(parts, 1).to(c.Inputs.device);
     }
 
     /// <summary>
@@ -132,7 +177,7 @@ public abstract class PerturbationAttribution(AttributionModel model, Attributio
             var index = torch.tensor(examples, device: c.Inputs.device);
             var inputs = c.Inputs.index_select(0, index);
             var sub = new AttributionContext(inputs, baseline.index_select(0, index), c.Target.Subset(examples),
-                new Lazy<Tensor>(() => c.OutputAtInputs.index_select(0, index)));
+                new Lazy<Tensor>(() => c.OutputAtInputs.index_select(0, index))) { Layout = c.Layout };
             map.index_copy_(0, index, compute(sub, mask.Subset(index, group.Key)));
         }
         return map;

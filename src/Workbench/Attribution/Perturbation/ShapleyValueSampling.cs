@@ -15,6 +15,7 @@ public sealed class ShapleyValueSampling(AttributionModel model, Tensor? feature
     public int Permutations { get; } = permutations >= 1 ? permutations : throw new ArgumentOutOfRangeException(nameof(permutations), permutations, "permutations must be >= 1.");
     public int Seed { get; } = seed;
     public override string Name => "ShapleyValueSampling";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["permutations"] = Permutations, ["seed"] = Seed };
 
     protected override AttributionOutput Compute(AttributionContext c) => new(PerFeatureCount(c, FeatureMask, Sample));

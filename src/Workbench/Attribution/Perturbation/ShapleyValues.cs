@@ -21,6 +21,7 @@ public sealed class ShapleyValues(AttributionModel model, Tensor? featureMask = 
     public int MaxFeatures { get; } = maxFeatures is >= 1 and <= FeatureLimit ? maxFeatures
         : throw new ArgumentOutOfRangeException(nameof(maxFeatures), maxFeatures, $"maxFeatures must be in [1, {FeatureLimit}].");
     public override string Name => "ShapleyValues";
+    protected internal override bool HandlesSeveralInputs => true;
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["max_features"] = MaxFeatures };
 
     protected override AttributionOutput Compute(AttributionContext c) => new(PerFeatureCount(c, FeatureMask, Enumerate));

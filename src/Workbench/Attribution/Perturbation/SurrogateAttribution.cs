@@ -17,6 +17,7 @@ public abstract class SurrogateAttribution(AttributionModel model, Tensor? featu
     public int Seed { get; } = seed;
     public double Ridge { get; } = ridge >= 0 ? ridge : throw new ArgumentOutOfRangeException(nameof(ridge), ridge, "ridge must be >= 0.");
     public override IReadOnlyDictionary<string, object> Parameters => new Dictionary<string, object> { ["samples"] = Samples, ["seed"] = Seed, ["ridge"] = Ridge };
+    protected internal override bool HandlesSeveralInputs => true;
 
     /// <summary>Coalitions [S, M] (0/1, float64) and their regression weights [S].</summary>
     protected abstract (Tensor Coalitions, Tensor Weights) Sample(long features, torch.Generator generator);

@@ -196,7 +196,7 @@ public static class SanityChecksExperiment
         int seed = 0, IProgressSink? progress = null)
     {
         var metrics = EvaluationTable.Standard.Where(m => m.Family is "faithfulness" or "robustness").ToList();
-        metrics.Add(new MetricSpec("pixel_flipping_aopc", "faithfulness", Preferred.Higher, m => RegionPerturbation.Evaluate(m.Model.call, m.Inputs, m.Targets, m.Maps, seed: m.Seed)));
+        metrics.Add(new MetricSpec("pixel_flipping_aopc", "faithfulness", Preferred.Higher, m => RegionPerturbation.Evaluate(m.Model, m.Inputs, m.Targets, m.Maps, seed: m.Seed)));
         return EvaluationTable.Evaluate(model, images, targets, methods.Select(m => (m.Name, m.Make(model, setup))).ToList(), metrics, seed, progress);
     }
 
