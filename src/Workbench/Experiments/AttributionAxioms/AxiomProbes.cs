@@ -107,7 +107,7 @@ public static class AxiomProbes
         return results;
     }
 
-    /// <summary>Every axiom for every method, long format: method, axiom, measured, tolerance, holds.</summary>
+    /// <summary>Every axiom for every method, long format: method, axiom, measured, tolerance, kept.</summary>
     public static DataFrame Table(IEnumerable<TourMethod> methods, int seed = 0)
     {
         var rows = methods.SelectMany(m => Measure(m, seed)).ToList();
@@ -116,7 +116,7 @@ public static class AxiomProbes
             new StringDataFrameColumn("axiom", rows.Select(r => r.Axiom)),
             new DoubleDataFrameColumn("measured", rows.Select(r => r.Measured)),
             new DoubleDataFrameColumn("tolerance", rows.Select(r => r.Tolerance)),
-            new BooleanDataFrameColumn("holds", rows.Select(r => r.Holds)));
+            new BooleanDataFrameColumn("kept", rows.Select(r => r.Holds)));
     }
 
     /// <summary>A module with a readable name around a sequential stack (attribution results and errors name the probe).</summary>
