@@ -26,7 +26,9 @@ public sealed record AttributionBenchmarkResult(IReadOnlyList<MethodTiming> Meth
 /// (e.g. IG with n steps vs n forward+backward passes over interpolated inputs), on the small CNN,
 /// medians of alternating repeats in one process. Modified-backward methods (guided backprop,
 /// DeepLIFT, LRP) are compared with plain gradients of the same passes, so their ratio is the cost
-/// of their rules. Each round times both sides back to back (alternating which goes first) and the
+/// of their rules. Layer and CAM methods stop the backward pass at their layer while the baseline runs
+/// it to the input, so their ratio can be below 1. Perturbation baselines are the forward passes of
+/// the batch alone, so their ratio includes building the perturbed inputs. Each round times both sides back to back (alternating which goes first) and the
 /// ratio reported is the median of the rounds' ratios: load from other processes that drifts over
 /// seconds then cancels within a round instead of deciding the ratio.
 /// </summary>

@@ -258,6 +258,20 @@ public class LayerAndBackpropTests
     }
 
     [Fact]
+    public void Lrp0_conserves_relevance_through_average_pooling_after_a_relu()
+    {
+        // Average pooling hands relevance to zero activations of its window too; the ReLU below must pass
+        // it on (LRP's pass-through), not mask it as its gradient would, or relevance is lost.
+        TorchRuntime.Seed(24);
+        using var model = nn.Sequential(("conv", nn.Conv2d(1, 3, 3, padding: 1, bias: false)), ("act", nn.ReLU()), ("pool", nn.AvgPool2d(2)),
+            ("flatten", nn.Flatten()), ("fc", nn.Linear(3 * 4 * 4, 2, hasBias: false)));
+        model.to(ScalarType.Float64);
+        using var x = Nets.Inputs(new long[] { 3, 1, 8, 8 }, seed: 25);
+        using var lrp = new Lrp(model, LrpComposite.Uniform(new EpsilonRule(1e-12))).Attribute(x, 0);
+        Assert.True(lrp.ConvergenceDelta!.abs().max().item<double>() < 1e-8, $"relevance lost: {lrp.ConvergenceDelta!.abs().max().item<double>()}");
+    }
+
+    [Fact]
     public void Layer_lrp0_at_any_layer_of_a_relu_cnn_without_biases_is_activation_times_gradient_and_conserves()
     {
         // LRP-0 on a bias-free ReLU network: the relevance of any layer's units is a ⊙ ∂f/∂a, and it sums to f(x).

@@ -207,8 +207,11 @@ public sealed class Lrp(AttributionModel model, LrpComposite composite, Attribut
                     ?? throw new InvalidOperationException($"LRP composite '{composite.Name}' gives no rule for layer '{name}' ({leaf.GetType().Name})."), index++);
         // Activations pass relevance through unchanged. A ReLU's own backward does that already when no
         // relevance arrives where its output is 0: every rule but flat multiplies by the layer's input
-        // (x ⊙ Wᵀ s), which is that output. Flat on the first layer (EpsilonPlusFlat) sees the input, not a ReLU.
-        bool nativeRelu = rules.Values.All(r => r.Index == 0 || r.Rule is not FlatRule);
+        // (x ⊙ Wᵀ s), which is that output, and max pooling, flattening and dropout (eval) only route
+        // it. Flat on the first layer (EpsilonPlusFlat) sees the input, not a ReLU. Anything else
+        // between (e.g. average pooling spreads relevance onto zeros) keeps the explicit pass-through.
+        bool nativeRelu = rules.Values.All(r => r.Index == 0 || r.Rule is not FlatRule)
+            && leaves.All(l => rules.ContainsKey(l.Name) || HookScope.IsActivation(l.Module) || l.Module is MaxPool1d or MaxPool2d or MaxPool3d or Flatten or Dropout or Identity);
         foreach (var (name, leaf) in leaves)
         {
             if (rules.TryGetValue(name, out var ruled))

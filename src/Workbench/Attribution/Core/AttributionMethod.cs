@@ -133,7 +133,7 @@ public abstract class AttributionMethod
     protected internal virtual bool MapsPerInput => true;
 
     /// <summary>
-    /// Explains a model of several input tensors (<see cref="AttributionModel.SeveralInputs"/>;
+    /// Explains a model of several input tensors (<c>AttributionModel.SeveralInputs</c>;
     /// Captum's tuple of inputs): inputs[i] is [B, ...sᵢ], the same B for all; baselines, when given,
     /// one tensor per input, each [...sᵢ] or [1 or B or K, ...sᵢ] with the same leading size for all
     /// inputs. The result has one map per input in its own shape (layer methods: one map, the layer's). Feature masks of perturbation

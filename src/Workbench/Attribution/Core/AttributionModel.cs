@@ -72,7 +72,7 @@ public sealed class AttributionModel
     /// <summary>A function of several inputs without a module (gradient and feature-mask methods), named.</summary>
     public static AttributionModel SeveralInputs(Func<Tensor[], Tensor> forward, string name) => new(forward, null, name);
 
-    /// <summary>True for a model of several input tensors (<see cref="SeveralInputs"/>).</summary>
+    /// <summary>True for a model of several input tensors (<c>SeveralInputs</c>).</summary>
     public bool TakesSeveralInputs => _several is not null;
 
     /// <summary>The layout of the call in progress with several inputs (the model unpacks its rows with it).</summary>

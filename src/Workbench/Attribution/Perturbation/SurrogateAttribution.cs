@@ -52,7 +52,9 @@ public abstract class SurrogateAttribution(AttributionModel model, Tensor? featu
 
 /// <summary>
 /// LIME (Ribeiro et al., 2016): coalitions uniform at random, weighted by an exponential kernel on
-/// their cosine distance to the full input, exp(−d² / width²).
+/// their cosine distance to the full input, exp(−d² / width²). The distance is between coalition
+/// vectors and the fit is a ridge regression, as the lime package's image explainer; Captum's default
+/// measures the distance between the inputs themselves and fits a Lasso (α = 0.01).
 /// </summary>
 public sealed class Lime(AttributionModel model, Tensor? featureMask = null, int samples = 500, double kernelWidth = 0.25, int seed = 0,
     double ridge = 1e-3, AttributionSettings? settings = null) : SurrogateAttribution(model, featureMask, samples, seed, ridge, settings)
