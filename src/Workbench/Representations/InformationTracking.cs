@@ -14,10 +14,10 @@ public sealed record TrackingOptions
     public int Bottleneck { get; init; } = 32;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
-    /// <summary>q(x|h): an MLP with one hidden layer of 128 to one Bernoulli logit per pixel.</summary>
-    public ProbeOptions Decoder { get; init; } = new() { Hidden = new[] { 128 }, Epochs = 5 };
-    /// <summary>q(y|h): an MLP with one hidden layer of 128 to the class logits.</summary>
-    public ProbeOptions Classifier { get; init; } = new() { Hidden = new[] { 128 }, Epochs = 5 };
+    /// <summary>q(x|h): an MLP with one hidden layer of 128 to one Bernoulli logit per pixel, Adam 3e-3.</summary>
+    public ProbeOptions Decoder { get; init; } = new() { Hidden = new[] { 128 }, Epochs = 5, LearningRate = 3e-3 };
+    /// <summary>q(y|h): an MLP with one hidden layer of 128 to the class logits, Adam 3e-3.</summary>
+    public ProbeOptions Classifier { get; init; } = new() { Hidden = new[] { 128 }, Epochs = 5, LearningRate = 3e-3 };
     public int Seed { get; init; }
 
     public TrackingOptions Validate()
@@ -75,8 +75,10 @@ public static class InformationTracking
     /// checkpoint; <paramref name="onCheckpoint"/> sees each checkpoint's points as they come. A diverged training stops the
     /// run: the points so far are returned with a last point per layer whose status says why.
     /// </summary>
+    /// <param name="untrained">Points already measured at step 0 for these options and seed (the trunk's initialisation does not depend on
+    /// the objective, so the other objective's step-0 points are these): reused instead of fitting their decoders again.</param>
     public static IReadOnlyList<InformationPoint> Run(TrackingObjective objective, TensorDataset train, TensorDataset fit, TensorDataset test, TrackingOptions options,
-        IProgressSink? progress = null, Action<IReadOnlyList<InformationPoint>>? onCheckpoint = null)
+        IProgressSink? progress = null, Action<IReadOnlyList<InformationPoint>>? onCheckpoint = null, IReadOnlyList<InformationPoint>? untrained = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         var o = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
@@ -119,7 +121,9 @@ public static class InformationTracking
                 task.Report(step, $"loss {v:G4}");
             }
             if (lossCount > 0) recentLoss = lossSum / lossCount;
-            var measured = MeasureLayers(model, step, recentLoss, fit, test, o, progress.Within($"step {step}"));
+            var measured = step == 0 && untrained is { Count: > 0 } && untrained.All(p => p.Step == 0)
+                ? untrained.Select(p => p with { Objective = objective, TestAccuracy = objective == TrackingObjective.Classification ? p.TestAccuracy : null }).ToList()
+                : MeasureLayers(model, step, recentLoss, fit, test, o, progress.Within($"step {step}"));
             points.AddRange(measured);
             onCheckpoint?.Invoke(measured);
         }

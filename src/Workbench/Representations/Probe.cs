@@ -70,7 +70,10 @@ public sealed class Probe : nn.Module<Tensor, Tensor>
         using (var scope = torch.NewDisposeScope())
         {
             var mean = flat.mean(new long[] { 0 });
-            var std = flat.std(0, unbiased: false) + 1e-4;
+            // A floor of a tenth of the mean std: a feature constant on the training set (a border pixel) must not turn a
+            // rare non-zero test value into a huge input.
+            var spread = flat.std(0, unbiased: false);
+            var std = spread + 0.1 * spread.mean() + 1e-6;
             long outputs = likelihood == ProbeLikelihood.Categorical ? Math.Max(targets.max().item<long>() + 1, 2) : targets.reshape(n, -1).shape[1];
             TorchRuntime.Seed(o.Seed);
             probe = new Probe(flat.shape[1], outputs, likelihood, o.Hidden, mean, std);
