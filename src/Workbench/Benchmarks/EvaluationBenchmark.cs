@@ -37,8 +37,8 @@ public static class EvaluationBenchmark
         // Warm-up of both paths on a few images: first-call costs (kernel selection, allocator growth)
         // would otherwise fall on whichever path runs first.
         long warm = Math.Min(20, x.shape[0]);
-        PixelPerturbation.Evaluate(model.call, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
-        PixelPerturbation.EvaluatePerImage(model.call, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
+        PixelPerturbation.Evaluate(model, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
+        PixelPerturbation.EvaluatePerImage(model, x.narrow(0, 0, warm), y.narrow(0, 0, warm), saliency.narrow(0, 0, warm));
 
         var times = new List<double>[4] { new(), new(), new(), new() };
         int done = 0;
@@ -52,8 +52,8 @@ public static class EvaluationBenchmark
         for (int r = 0; r < repeats; r++)
         {
             PerturbationCurve? batched = null, loop = null;
-            Time(0, () => batched = PixelPerturbation.Evaluate(model.call, x, y, saliency));
-            Time(1, () => loop = PixelPerturbation.EvaluatePerImage(model.call, x, y, saliency));
+            Time(0, () => batched = PixelPerturbation.Evaluate(model, x, y, saliency));
+            Time(1, () => loop = PixelPerturbation.EvaluatePerImage(model, x, y, saliency));
             if (!batched!.Accuracy.SequenceEqual(loop!.Accuracy)) throw new InvalidOperationException("batched and per-image pixel perturbation disagree.");
             Time(2, () => ModelParameterRandomization.Evaluate(model, xm, ym, explainer));
             Time(3, () =>

@@ -1,3 +1,4 @@
+using Workbench.Attribution;
 using static TorchSharp.torch;
 
 namespace Workbench.Boundaries;
@@ -19,10 +20,10 @@ static class AttackSteps
     }
 
     /// <summary>∇ₓ of the summed cross-entropy of the model at x (per-example gradients: examples are independent).</summary>
-    public static Tensor LossGradient(Func<Tensor, Tensor> model, Tensor x, Tensor labels)
+    public static Tensor LossGradient(AttributionModel model, Tensor x, Tensor labels)
     {
         var leaf = x.detach().requires_grad_(true);
-        var loss = nn.functional.cross_entropy(model(leaf), labels, reduction: nn.Reduction.Sum);
+        var loss = nn.functional.cross_entropy(model.Forward(leaf), labels, reduction: nn.Reduction.Sum);
         return autograd.grad(new[] { loss }, new[] { leaf })[0];
     }
 

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Workbench.Attribution;
 using Workbench.Models;
 using Workbench.Runtime;
 using static TorchSharp.torch;
@@ -57,7 +58,7 @@ public static class DeepFool
     const double RelativeZero = 1e-5;
 
     /// <summary>DeepFool on every example of <paramref name="inputs"/> [N, ...], in the whole space or within <paramref name="subspace"/>.</summary>
-    public static DeepFoolResult Attack(Func<Tensor, Tensor> model, Tensor inputs, DeepFoolOptions? options = null, Subspace? subspace = null,
+    public static DeepFoolResult Attack(AttributionModel model, Tensor inputs, DeepFoolOptions? options = null, Subspace? subspace = null,
         IProgressSink? progress = null) =>
         AttackInSubspaces(model, inputs, new[] { subspace }, options, progress)[0];
 
@@ -65,7 +66,7 @@ public static class DeepFool
     /// Subspace DeepFool of every example in every subspace (null = the whole space): one result per subspace,
     /// in order. Equivalent to calling <see cref="Attack"/> per subspace, but batched across them.
     /// </summary>
-    public static IReadOnlyList<DeepFoolResult> AttackInSubspaces(Func<Tensor, Tensor> model, Tensor inputs, IReadOnlyList<Subspace?> subspaces,
+    public static IReadOnlyList<DeepFoolResult> AttackInSubspaces(AttributionModel model, Tensor inputs, IReadOnlyList<Subspace?> subspaces,
         DeepFoolOptions? options = null, IProgressSink? progress = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -81,14 +82,14 @@ public static class DeepFool
             if (s is not null && s.AmbientDimension != dimension)
                 throw new ArgumentException($"every subspace must live in the input space R^{dimension}; subspace '{s.Name}' has D = {s.AmbientDimension}.", nameof(subspaces));
 
-        using var mode = EvalMode.Enter(model);
+        using var mode = model.EvalMode();
         // Only input gradients are needed: parameters stop requiring gradients for the attack (restored after), so no
         // backward pass computes a weight gradient.
-        var frozen = EvalMode.ModulesBehind(model).SelectMany(module => module.parameters()).Where(p => p.requires_grad).ToList();
+        var frozen = model.Modules.SelectMany(module => module.parameters()).Where(p => p.requires_grad).ToList();
         foreach (var p in frozen) p.requires_grad_(false);
         try
         {
-            return AttackRows(model, inputs, subspaces, options, progress, n, dimension);
+            return AttackRows(model.Forward, inputs, subspaces, options, progress, n, dimension);
         }
         finally { foreach (var p in frozen) p.requires_grad_(true); }
     }

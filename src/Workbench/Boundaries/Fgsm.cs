@@ -1,4 +1,5 @@
 using TorchSharp;
+using Workbench.Attribution;
 using Workbench.Models;
 using static TorchSharp.torch;
 
@@ -11,12 +12,12 @@ namespace Workbench.Boundaries;
 /// </summary>
 public static class Fgsm
 {
-    public static Tensor Perturb(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, double epsilon, AttackNorm norm = AttackNorm.LInf,
+    public static Tensor Perturb(AttributionModel model, Tensor inputs, Tensor labels, double epsilon, AttackNorm norm = AttackNorm.LInf,
         double lower = double.NegativeInfinity, double upper = double.PositiveInfinity)
     {
         ArgumentNullException.ThrowIfNull(model);
         AttackSteps.CheckCommon(inputs, labels, epsilon, lower, upper);
-        using var mode = EvalMode.Enter(model);
+        using var mode = model.EvalMode();
         using var scope = torch.NewDisposeScope();
         var gradient = AttackSteps.LossGradient(model, inputs, labels);
         var adversarial = (inputs.detach() + epsilon * AttackSteps.Direction(gradient, norm)).clamp(lower, upper);

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Workbench.Attribution;
 using Workbench.Models;
 using static TorchSharp.torch;
 
@@ -31,12 +32,12 @@ public sealed record PgdOptions
 /// </summary>
 public static class Pgd
 {
-    public static Tensor Perturb(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, PgdOptions? options = null)
+    public static Tensor Perturb(AttributionModel model, Tensor inputs, Tensor labels, PgdOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         options = (options ?? new PgdOptions()).Validate();
         AttackSteps.CheckCommon(inputs, labels, options.Epsilon, options.Lower, options.Upper);
-        using var mode = EvalMode.Enter(model);
+        using var mode = model.EvalMode();
         using var outer = torch.NewDisposeScope();
         var x0 = inputs.detach();
         var delta = options.RandomStart ? RandomStart(x0, options) : torch.zeros_like(x0);

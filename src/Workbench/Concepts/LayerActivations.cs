@@ -1,6 +1,7 @@
 using TorchSharp;
 using Workbench.Attribution;
 using Workbench.Models;
+using Workbench.Representations;
 using static TorchSharp.torch;
 
 namespace Workbench.Concepts;
@@ -17,7 +18,7 @@ public static class LayerActivations
     public static Tensor Collect(nn.Module<Tensor, Tensor> model, string layer, Tensor inputs, int batchSize = 256)
     {
         Check(model, inputs, batchSize);
-        return Run(model, layer, inputs, null, batchSize).Activations;
+        return LayerFeatures.Collect(model, layer, inputs, batchSize, flatten: true, maxBytes: long.MaxValue);
     }
 
     /// <summary>
@@ -32,7 +33,7 @@ public static class LayerActivations
         return (a, g!);
     }
 
-    /// <summary>One hooked pass per batch; with a target class, also the gradient of its logit w.r.t. the layer's output.</summary>
+    /// <summary>One hooked pass per batch with the gradient of the target logit w.r.t. the layer's output (activations alone: <see cref="LayerFeatures"/>).</summary>
     static (Tensor Activations, Tensor? Gradients) Run(nn.Module<Tensor, Tensor> model, string layer, Tensor inputs, int? targetClass, int batchSize)
     {
         var hooked = HookScope.Layer(model, layer);

@@ -17,7 +17,7 @@ public sealed record MetricInput(nn.Module<Tensor, Tensor> Model, Tensor Inputs,
 
     /// <summary>Both curves of <see cref="Evaluation.DeletionInsertion"/>, computed once per method however many metrics read them.</summary>
     public (MetricResult Deletion, MetricResult Insertion) DeletionInsertion =>
-        _deletionInsertion ??= Evaluation.DeletionInsertion.Evaluate(Model.call, Inputs, Targets, Maps);
+        _deletionInsertion ??= Evaluation.DeletionInsertion.Evaluate(Model, Inputs, Targets, Maps);
 }
 
 /// <summary>One column of the table: a metric by name, its Quantus family, which direction is better, and how it is computed.</summary>
@@ -33,10 +33,10 @@ public static class EvaluationTable
     /// <summary>Faithfulness, robustness, complexity and randomization metrics at their defaults.</summary>
     public static IReadOnlyList<MetricSpec> Standard { get; } = new MetricSpec[]
     {
-        new("faithfulness_correlation", "faithfulness", Preferred.Higher, m => FaithfulnessCorrelation.Evaluate(m.Model.call, m.Inputs, m.Targets, m.Maps, seed: m.Seed)),
+        new("faithfulness_correlation", "faithfulness", Preferred.Higher, m => FaithfulnessCorrelation.Evaluate(m.Model, m.Inputs, m.Targets, m.Maps, seed: m.Seed)),
         new("deletion_auc", "faithfulness", Preferred.Lower, m => m.DeletionInsertion.Deletion),
         new("insertion_auc", "faithfulness", Preferred.Higher, m => m.DeletionInsertion.Insertion),
-        new("infidelity", "faithfulness", Preferred.Lower, m => Infidelity.Evaluate(m.Model.call, m.Inputs, m.Targets, m.Maps, seed: m.Seed)),
+        new("infidelity", "faithfulness", Preferred.Lower, m => Infidelity.Evaluate(m.Model, m.Inputs, m.Targets, m.Maps, seed: m.Seed)),
         new("max_sensitivity", "robustness", Preferred.Lower, m => Robustness.Evaluate(m.Inputs, m.Targets, m.Explain, seed: m.Seed).MaxSensitivity),
         new("sparseness", "complexity", Preferred.Higher, m => Sparseness.Evaluate(m.Maps)),
         new("complexity", "complexity", Preferred.Lower, m => Complexity.Evaluate(m.Maps)),

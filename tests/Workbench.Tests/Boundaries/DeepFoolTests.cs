@@ -28,7 +28,7 @@ public class DeepFoolTests
         using var model = Linear(6, 2, seed: 1);
         TorchRuntime.Seed(2);
         using var x = torch.randn(32, 6);
-        using var result = DeepFool.Attack(model.call, x);
+        using var result = DeepFool.Attack(model, x);
         var (w, b) = Weights(model);
         // Boundary f_1 = f_0: (w1 − w0)·x + (b1 − b0) = 0, distance |…| / ‖w1 − w0‖.
         using var dw = w[1] - w[0];
@@ -52,7 +52,7 @@ public class DeepFoolTests
         using var model = Linear(8, 5, seed: 3);
         TorchRuntime.Seed(4);
         using var x = torch.randn(20, 8);
-        using var result = DeepFool.Attack(model.call, x, new DeepFoolOptions { Overshoot = 1e-3 });
+        using var result = DeepFool.Attack(model, x, new DeepFoolOptions { Overshoot = 1e-3 });
         var (w, b) = Weights(model);
         using var logits = x.to_type(ScalarType.Float64).matmul(w.t()) + b;
         for (int i = 0; i < 20; i++)
@@ -80,7 +80,7 @@ public class DeepFoolTests
         using var v = torch.randn(1, 6);
         using var unit = v / v.norm();
         using var line = new Subspace(unit, "v");
-        using var result = DeepFool.Attack(model.call, x, subspace: line);
+        using var result = DeepFool.Attack(model, x, subspace: line);
         var (w, b) = Weights(model);
         using var dw = w[1] - w[0];
         // Along v: |f1 − f0| / |⟨w1 − w0, v⟩|.
@@ -102,7 +102,7 @@ public class DeepFoolTests
         Assert.Equal(5, orthogonal.Dimension);
         TorchRuntime.Seed(8);
         using var x = torch.randn(4, 6);
-        using var result = DeepFool.Attack(model.call, x, subspace: orthogonal);
+        using var result = DeepFool.Attack(model, x, subspace: orthogonal);
         Assert.Equal(4, result.NotFlipped);
         Assert.All(result.Margins, m => Assert.True(double.IsPositiveInfinity(m)));
         Assert.All(result.Flipped, f => Assert.False(f));
@@ -118,9 +118,9 @@ public class DeepFoolTests
         using var x = torch.randn(12, 10);
         using var a = Subspace.Random(10, 3, seed: 1, "a");
         using var b = Subspace.Random(10, 5, seed: 2, "b");
-        var batched = DeepFool.AttackInSubspaces(net.call, x, new Subspace?[] { a, null, b }, new DeepFoolOptions { BatchSize = 7 });
-        using var alone = DeepFool.Attack(net.call, x, subspace: b);
-        using var full = DeepFool.Attack(net.call, x);
+        var batched = DeepFool.AttackInSubspaces(net, x, new Subspace?[] { a, null, b }, new DeepFoolOptions { BatchSize = 7 });
+        using var alone = DeepFool.Attack(net, x, subspace: b);
+        using var full = DeepFool.Attack(net, x);
         Assert.Equal(alone.Iterations, batched[2].Iterations);
         for (int i = 0; i < 12; i++)
         {
@@ -147,7 +147,7 @@ public class DeepFoolTests
         using var net = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3));
         net.train();
         using var x = torch.randn(4, 10);
-        using var result = DeepFool.Attack(net.call, x);
+        using var result = DeepFool.Attack(net, x);
         Assert.All(net.parameters(), p => Assert.True(p.requires_grad));
         Assert.True(net.training);
     }
@@ -158,8 +158,8 @@ public class DeepFoolTests
         TorchRuntime.Seed(11);
         using var net = nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Linear(16, 3));
         using var x = torch.randn(8, 10);
-        using var first = DeepFool.Attack(net.call, x);
-        using var second = DeepFool.Attack(net.call, x);
+        using var first = DeepFool.Attack(net, x);
+        using var second = DeepFool.Attack(net, x);
         Assert.Equal(first.Margins, second.Margins);
     }
 
@@ -178,12 +178,12 @@ public class DeepFoolTests
         Assert.Contains("empty", empty.Message);
         foreach (var overshoot in new[] { 0.0, -0.1, double.NaN })
         {
-            var e = Assert.Throws<ArgumentOutOfRangeException>(() => DeepFool.Attack(model.call, x, new DeepFoolOptions { Overshoot = overshoot }));
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => DeepFool.Attack(model, x, new DeepFoolOptions { Overshoot = overshoot }));
             Assert.Equal("Overshoot", e.ParamName);
         }
-        Assert.Equal("MaxIterations", Assert.Throws<ArgumentOutOfRangeException>(() => DeepFool.Attack(model.call, x, new DeepFoolOptions { MaxIterations = 0 })).ParamName);
+        Assert.Equal("MaxIterations", Assert.Throws<ArgumentOutOfRangeException>(() => DeepFool.Attack(model, x, new DeepFoolOptions { MaxIterations = 0 })).ParamName);
         using var wrongSize = Subspace.Random(5, 2, seed: 0);
-        Assert.Equal("subspaces", Assert.Throws<ArgumentException>(() => DeepFool.Attack(model.call, x, subspace: wrongSize)).ParamName);
-        Assert.Equal("inputs", Assert.Throws<ArgumentException>(() => DeepFool.Attack(model.call, torch.zeros(0, 4))).ParamName);
+        Assert.Equal("subspaces", Assert.Throws<ArgumentException>(() => DeepFool.Attack(model, x, subspace: wrongSize)).ParamName);
+        Assert.Equal("inputs", Assert.Throws<ArgumentException>(() => DeepFool.Attack(model, torch.zeros(0, 4))).ParamName);
     }
 }

@@ -201,11 +201,11 @@ public class EvaluationTests
         using var a = Nets.Smooth(4, 6, 3, seed: 12);
         using var b = Nets.Smooth(4, 6, 3, seed: 13);
         using var x = Nets.Inputs(new long[] { 200, 4 }, seed: 14);
-        Assert.Equal(1.0, ModelMetrics.PredictionAgreement(a.call, a.call, x));
-        double ab = ModelMetrics.PredictionAgreement(a.call, b.call, x);
+        Assert.Equal(1.0, ModelMetrics.PredictionAgreement(a, a, x));
+        double ab = ModelMetrics.PredictionAgreement(a, b, x);
         Assert.InRange(ab, 0.0, 0.99);
         using var y = torch.zeros(200, ScalarType.Int64);
-        var ratio = ModelMetrics.DensityRatio(a.call, x, y, new[] { 0.0, 0.1, 0.5 });
+        var ratio = ModelMetrics.DensityRatio(a, x, y, new[] { 0.0, 0.1, 0.5 });
         Assert.Equal(0.0, (double)ratio["log_ratio_mean"][0]!, 12);
         Assert.Equal(3, ratio.Rows.Count);
     }

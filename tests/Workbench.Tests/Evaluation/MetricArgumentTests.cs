@@ -1,4 +1,5 @@
 using TorchSharp;
+using Workbench.Attribution;
 using Workbench.Evaluation;
 using Workbench.Models;
 using Workbench.Runtime;
@@ -83,10 +84,10 @@ public class MetricArgumentTests
         using var c = new Case();
         var (model, x, maps) = (c.Model, c.X, c.Maps);
         using var t = torch.tensor(new[] { 0.0f, 1, 2, 0.5f });
-        var e = Assert.ThrowsAny<ArgumentException>(() => DeletionInsertion.Evaluate(model.call, x, t, maps));
+        var e = Assert.ThrowsAny<ArgumentException>(() => DeletionInsertion.Evaluate(model, x, t, maps));
         Assert.Contains("Float32", e.Message);
         using var bytes = torch.tensor(new byte[] { 0, 1, 1, 0 }); // as an index, a uint8 tensor would be a mask
-        Assert.Contains("Byte", Assert.ThrowsAny<ArgumentException>(() => Axioms.NonSensitivity(model.call, x, bytes, maps)).Message);
+        Assert.Contains("Byte", Assert.ThrowsAny<ArgumentException>(() => Axioms.NonSensitivity(model, x, bytes, maps)).Message);
     }
 
     // S8 (metrics part): a model that returns one row whatever the batch is not scored.
@@ -99,8 +100,9 @@ public class MetricArgumentTests
         // Robustness and the random-logit test take no model; the per-image reference only ever passes one row.
         foreach (var (name, metric) in ModelMetrics.Where(m => m.Key is not ("robustness" or "random_logit" or "pixel_perturbation_per_image")))
         {
-            var e = Assert.ThrowsAny<ArgumentException>(() => metric(oneRow, x, t, maps));
-            Assert.True(e.Message.Contains("one row per input"), $"{name}: {e.Message}");
+            // The metrics call the model through AttributionModel, as the methods do: the same contract, the same error.
+            var e = Assert.Throws<ModelContractException>(() => metric(oneRow, x, t, maps));
+            Assert.True(e.Message.Contains("one output row per example"), $"{name}: {e.Message}");
         }
     }
 
@@ -112,7 +114,7 @@ public class MetricArgumentTests
     {
         using var c = new Case();
         var (model, x, maps, t) = (c.Model, c.X, c.Maps, c.T);
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => RegionPerturbation.Evaluate(model.call, x, t, maps, patch: patch));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => RegionPerturbation.Evaluate(model, x, t, maps, patch: patch));
         Assert.Equal("patch", e.ParamName);
         Assert.Contains("[1, 8]", e.Message);
     }
@@ -123,8 +125,8 @@ public class MetricArgumentTests
     {
         using var c = new Case();
         var (model, x, maps, t) = (c.Model, c.X, c.Maps, c.T);
-        Assert.Equal("samples", Assert.Throws<ArgumentOutOfRangeException>(() => FaithfulnessCorrelation.Evaluate(model.call, x, t, maps, samples: 0)).ParamName);
-        Assert.Equal("samples", Assert.Throws<ArgumentOutOfRangeException>(() => Infidelity.Evaluate(model.call, x, t, maps, samples: 0)).ParamName);
+        Assert.Equal("samples", Assert.Throws<ArgumentOutOfRangeException>(() => FaithfulnessCorrelation.Evaluate(model, x, t, maps, samples: 0)).ParamName);
+        Assert.Equal("samples", Assert.Throws<ArgumentOutOfRangeException>(() => Infidelity.Evaluate(model, x, t, maps, samples: 0)).ParamName);
         Assert.Equal("samples", Assert.Throws<ArgumentOutOfRangeException>(() => Robustness.Evaluate(x, t, (a, _) => a.clone(), samples: 0)).ParamName);
     }
 
@@ -145,8 +147,8 @@ public class MetricArgumentTests
             ["complexity"] = () => Complexity.Evaluate(nan),
             ["sparseness"] = () => Sparseness.Evaluate(nan),
             ["pointing"] = () => Localisation.PointingGame(nan, torch.ones(N, 8, 8)),
-            ["deletion"] = () => DeletionInsertion.Evaluate(model.call, x, t, nan),
-            ["completeness"] = () => Axioms.Completeness(model.call, x, t, nan),
+            ["deletion"] = () => DeletionInsertion.Evaluate(model, x, t, nan),
+            ["completeness"] = () => Axioms.Completeness(model, x, t, nan),
         };
         foreach (var (name, call) in calls)
         {
@@ -220,8 +222,8 @@ public class MetricArgumentTests
         using var x = Nets.Inputs(new long[] { N, 1, 8, 8 }, seed: 8, 0, 1);
         using var maps = Nets.Inputs(new long[] { N, 1, 8, 8 }, seed: 9);
         using var t = torch.zeros(N, ScalarType.Int64);
-        var asMethod = DeletionInsertion.Evaluate(model.call, x, t, maps, steps: 3).Deletion;
-        var asLambda = DeletionInsertion.Evaluate(input => model.call(input), x, t, maps, steps: 3).Deletion;
+        var asMethod = DeletionInsertion.Evaluate(model, x, t, maps, steps: 3).Deletion;
+        var asLambda = DeletionInsertion.Evaluate(new AttributionModel(input => model.call(input)), x, t, maps, steps: 3).Deletion;
         Assert.True(running.equal(before).all().item<bool>(), "batch-norm running statistics changed");
         Assert.Equal(asMethod.PerSample, asLambda.PerSample);
         Assert.True(model.training);

@@ -40,6 +40,8 @@ public abstract record Target
 
     public static implicit operator Target(long index) => Class(index);
     public static implicit operator Target(long[] classes) => PerExample(classes);
+    /// <summary>A label tensor [N] is the per-example target, as the metrics take it: one target type for methods and metrics.</summary>
+    public static implicit operator Target(Tensor classes) => PerExample(classes);
 
     /// <summary>
     /// Binds the target to a batch of <paramref name="batchSize"/> examples. Only the predicted-class

@@ -9,6 +9,12 @@ public sealed record SinusoidMixture(Tensor Z, Tensor Values, double[] Frequenci
     public void Dispose() { Z.Dispose(); Values.Dispose(); }
 }
 
+/// <summary>Images with a known object: the data set and the object's mask [N, 1, H, W] (1 inside the object's box).</summary>
+public sealed record ObjectCanvas(TensorDataset Data, Tensor Masks) : IDisposable
+{
+    public void Dispose() { Data.Dispose(); Masks.Dispose(); }
+}
+
 /// <summary>
 /// Deterministic synthetic data sets of seed 003's experiments. Every generator takes an explicit
 /// seed and uses its own generator, so results never depend on global random state.
@@ -98,6 +104,38 @@ public static class Generators
         var images = mnist.Inputs * colours.unsqueeze(-1).unsqueeze(-1);
         return (new TensorDataset(images.MoveToOuterDisposeScope(), mnist.Labels.clone().MoveToOuterDisposeScope(), $"colored-{mnist.Name}-{sigma:R}-{seed}", mnist.Classes),
             colours.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The localisation set of E4: each image of <paramref name="source"/> pasted at a seeded random place in a larger
+    /// canvas of uniform noise in [0, <paramref name="noise"/>] (pixel = max(noise, digit)). The label is the digit's; the
+    /// mask [N, 1, S, S] is 1 on the pasted square, the object's bounding box — the ground truth of the pointing game and
+    /// relevance mass (Quantus' <c>s_batch</c>).
+    /// </summary>
+    public static ObjectCanvas DigitCanvas(TensorDataset source, int canvasSize, double noise, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Inputs.dim() != 4)
+            throw new ArgumentException($"source must hold images [N, C, H, W]; got [{string.Join(", ", source.Inputs.shape)}].", nameof(source));
+        long c = source.Inputs.shape[1], h = source.Inputs.shape[2], w = source.Inputs.shape[3];
+        if (canvasSize < Math.Max(h, w))
+            throw new ArgumentOutOfRangeException(nameof(canvasSize), canvasSize, $"canvasSize must be at least the images' size {Math.Max(h, w)}.");
+        if (!(noise >= 0 && noise <= 1)) throw new ArgumentOutOfRangeException(nameof(noise), noise, "noise must be in [0, 1].");
+        using var scope = torch.NewDisposeScope();
+        using var g = new torch.Generator((ulong)seed);
+        long n = source.Count;
+        var canvas = torch.rand(new long[] { n, c, canvasSize, canvasSize }, generator: g) * noise;
+        var masks = torch.zeros(new long[] { n, 1, canvasSize, canvasSize });
+        var rows = torch.randint(0, canvasSize - h + 1, new long[] { n }, generator: g).data<long>().ToArray();
+        var cols = torch.randint(0, canvasSize - w + 1, new long[] { n }, generator: g).data<long>().ToArray();
+        for (long i = 0; i < n; i++)
+        {
+            using var window = canvas[i].narrow(1, rows[i], h).narrow(2, cols[i], w);
+            window.copy_(torch.maximum(window, source.Inputs[i]));
+            masks[i].narrow(1, rows[i], h).narrow(2, cols[i], w).fill_(1);
+        }
+        return new ObjectCanvas(new TensorDataset(canvas.MoveToOuterDisposeScope(), source.Labels.clone().MoveToOuterDisposeScope(),
+            $"{source.Name}-canvas{canvasSize}-{noise:R}-{seed}", source.Classes), masks.MoveToOuterDisposeScope());
     }
 
     static float[] HueToRgb(double hue)

@@ -1,5 +1,6 @@
 using Microsoft.Data.Analysis;
 using TorchSharp;
+using Workbench.Attribution;
 using Workbench.Models;
 using static TorchSharp.torch;
 
@@ -45,20 +46,20 @@ public static class PixelPerturbation
     /// max(1, rowsPerPass / fractions) images. Measured on 2 cores (small CNN): 25 to 1,000 rows take the
     /// same time (the pass is compute-bound from ~25 rows on); above that, and with glibc's default
     /// allocator thresholds above ~250, larger passes get slower.</param>
-    public static PerturbationCurve Evaluate(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, Tensor saliency,
+    public static PerturbationCurve Evaluate(AttributionModel model, Tensor inputs, Tensor targets, Tensor maps,
         double[]? fractions = null, double fill = 0.5, bool removeLeastSalient = true, int rowsPerPass = 100)
     {
         fractions ??= DefaultFractions;
-        MetricTensors.ModelArguments(inputs, labels, saliency, nameof(saliency), nameof(labels));
+        MetricTensors.ModelArguments(inputs, targets, maps);
         if (fractions.Length == 0) throw new ArgumentException("fractions is empty; give at least one fraction in [0, 1].", nameof(fractions));
         if (fractions.Any(f => !(f >= 0 && f <= 1))) throw new ArgumentOutOfRangeException(nameof(fractions), "fractions must lie in [0, 1].");
         if (rowsPerPass < 1) throw new ArgumentOutOfRangeException(nameof(rowsPerPass), rowsPerPass, "rowsPerPass must be >= 1.");
-        using var mode = EvalMode.Enter(model);
+        using var mode = model.EvalMode();
         using var scope = torch.NewDisposeScope();
         long n = inputs.shape[0];
         long h = inputs.shape[^2], w = inputs.shape[^1], pixels = h * w;
         int count = fractions.Length;
-        var score = (saliency.dim() == 4 ? saliency.abs().sum(1) : saliency.abs()).reshape(n, pixels);
+        var score = (maps.dim() == 4 ? maps.abs().sum(1) : maps.abs()).reshape(n, pixels);
         // Rank of each pixel from least (0) to most salient; a pixel is removed when its rank < fraction * pixels.
         var order = removeLeastSalient ? score.argsort(1) : (-score).argsort(1);
         var rank = torch.empty_like(order).scatter_(1, order, torch.arange(pixels, dtype: ScalarType.Int64).expand(n, -1).contiguous());
@@ -75,11 +76,11 @@ public static class PixelPerturbation
             var removed = rank.narrow(0, start, m).reshape(1, m, 1, h, w).lt(thresholds);            // [F, m, 1, h, w]
             var expanded = x.unsqueeze(0).expand(new long[] { count }.Concat(x.shape).ToArray());
             var perturbed = expanded.masked_fill(removed, fill).reshape(new[] { count * m }.Concat(x.shape.Skip(1)).ToArray());
-            var output = model(perturbed);
+            var output = model.Forward(perturbed);
             if (output.dim() != 2 || output.shape[0] != count * m)
                 throw new ArgumentException($"model must return scores [N, classes], one row per input; got [{string.Join(", ", output.shape)}] for {count * m} inputs.", nameof(model));
-            if (start == 0) MetricTensors.TargetsInRange(labels, output.shape[1], nameof(labels));
-            var hits = output.argmax(1).reshape(count, m).eq(labels.narrow(0, start, m).unsqueeze(0));
+            if (start == 0) MetricTensors.TargetsInRange(targets, output.shape[1], nameof(targets));
+            var hits = output.argmax(1).reshape(count, m).eq(targets.narrow(0, start, m).unsqueeze(0));
             correct.add_(hits.sum(new long[] { 1 }));
         }
         var totals = correct.data<long>().ToArray();
@@ -87,20 +88,20 @@ public static class PixelPerturbation
     }
 
     /// <summary>The same computation one image and one fraction at a time: the reference the batched path is checked and timed against.</summary>
-    public static PerturbationCurve EvaluatePerImage(Func<Tensor, Tensor> model, Tensor inputs, Tensor labels, Tensor saliency, double[]? fractions = null, double fill = 0.5)
+    public static PerturbationCurve EvaluatePerImage(AttributionModel model, Tensor inputs, Tensor targets, Tensor maps, double[]? fractions = null, double fill = 0.5)
     {
         fractions ??= DefaultFractions;
-        MetricTensors.ModelArguments(inputs, labels, saliency, nameof(saliency), nameof(labels));
+        MetricTensors.ModelArguments(inputs, targets, maps);
         long n = inputs.shape[0];
         var correct = new double[fractions.Length];
-        using var mode = EvalMode.Enter(model);
+        using var mode = model.EvalMode();
         using var noGrad = torch.no_grad();
         for (long i = 0; i < n; i++)
             for (int f = 0; f < fractions.Length; f++)
             {
                 using var scope = torch.NewDisposeScope();
                 var x = inputs[i].clone();
-                var s = saliency[i].abs();
+                var s = maps[i].abs();
                 if (s.dim() == 3) s = s.sum(new long[] { 0 });
                 long k = (long)Math.Round(fractions[f] * s.numel());
                 var flat = x.reshape(x.shape[0], -1);
@@ -109,13 +110,13 @@ public static class PixelPerturbation
                     var least = s.flatten().argsort().narrow(0, 0, k);
                     flat.index_fill_(1, least, fill);
                 }
-                var output = model(flat.reshape(x.shape).unsqueeze(0));
+                var output = model.Forward(flat.reshape(x.shape).unsqueeze(0));
                 if (i == 0 && f == 0)
                 {
-                    MetricTensors.TargetScore(output, labels.narrow(0, 0, 1), nameof(labels)); // one row of scores per input
-                    MetricTensors.TargetsInRange(labels, output.shape[1], nameof(labels));      // every label, once
+                    MetricTensors.TargetScore(output, targets.narrow(0, 0, 1), nameof(targets)); // one row of scores per input
+                    MetricTensors.TargetsInRange(targets, output.shape[1], nameof(targets));      // every label, once
                 }
-                if (output.argmax(1).item<long>() == labels[i].item<long>()) correct[f]++;
+                if (output.argmax(1).item<long>() == targets[i].item<long>()) correct[f]++;
             }
         return new PerturbationCurve(fractions, correct.Select(c => c / n).ToArray());
     }

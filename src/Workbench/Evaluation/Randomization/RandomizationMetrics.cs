@@ -30,13 +30,36 @@ public static class ModelParameterRandomization
         MetricTensors.Targets(targets, inputs.shape[0]);
         ArgumentNullException.ThrowIfNull(explainer);
         similarity ??= (a, b) => SpearmanRankCorrelation.Evaluate(a, b, absolute: true);
-        var layers = model.named_modules()
-            .Where(m => m.name.Length > 0 && !m.module.named_children().Any() && m.module.parameters().Any())
-            .Select(m => (m.name, m.module)).Reverse().ToList(); // from the logits down
-        if (layers.Count == 0) throw new ArgumentException("model has no layers with parameters to randomize.", nameof(model));
-        var saved = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
         using var original = explainer(inputs, targets);
         var results = new List<(string, MetricResult)>();
+        ForEachStage(model, cascading, seed, layer =>
+        {
+            using var randomized = explainer(inputs, targets);
+            results.Add((layer, similarity(original, randomized)));
+        });
+        return new RandomizationResult(cascading ? "cascading" : "independent", results);
+    }
+
+    /// <summary>The layers the test randomizes, in its order: leaf modules with parameters, from the logits down.</summary>
+    public static IReadOnlyList<string> LayersFromLogits(nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Randomizable(model).Select(l => l.Name).ToList();
+    }
+
+    /// <summary>
+    /// The randomization itself, for studies that look at each stage with several methods or measures: re-initialises the
+    /// layers of <see cref="LayersFromLogits"/> one stage at a time — cascading (every layer so far) or independent (only
+    /// this layer) — and calls <paramref name="visit"/> with the layer's name while the model is in that state. The weights
+    /// are restored afterwards, whatever happens.
+    /// </summary>
+    public static void ForEachStage(nn.Module model, bool cascading, int seed, Action<string> visit)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(visit);
+        var layers = Randomizable(model);
+        if (layers.Count == 0) throw new ArgumentException("model has no layers with parameters to randomize.", nameof(model));
+        var saved = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
         using var g = new torch.Generator((ulong)seed);
         try
         {
@@ -50,13 +73,16 @@ public static class ModelParameterRandomization
                         double std = p.numel() > 1 ? p.std().to_type(ScalarType.Float64).item<double>() : 0.1;
                         p.copy_(torch.randn(p.shape, generator: g).to_type(p.dtype) * Math.Max(std, 1e-3));
                     }
-                using var randomized = explainer(inputs, targets);
-                results.Add((name, similarity(original, randomized)));
+                visit(name);
             }
         }
         finally { Restore(model, saved); foreach (var t in saved.Values) t.Dispose(); }
-        return new RandomizationResult(cascading ? "cascading" : "independent", results);
     }
+
+    static List<(string Name, nn.Module Module)> Randomizable(nn.Module model) =>
+        model.named_modules()
+            .Where(m => m.name.Length > 0 && !m.module.named_children().Any() && m.module.parameters().Any())
+            .Select(m => (m.name, m.module)).Reverse().ToList(); // from the logits down
 
     static void Restore(nn.Module model, Dictionary<string, Tensor> saved)
     {

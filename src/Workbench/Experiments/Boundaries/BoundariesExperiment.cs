@@ -191,7 +191,7 @@ public static class BoundariesExperiment
             var subspaces = DiscriminativeSubspaces(u, config);
             try
             {
-                var results = DeepFool.AttackInSubspaces(model.call, test.Inputs, subspaces.Cast<Subspace?>().ToList(), config.DeepFool, progress);
+                var results = DeepFool.AttackInSubspaces(model, test.Inputs, subspaces.Cast<Subspace?>().ToList(), config.DeepFool, progress);
                 var summaries = subspaces.Zip(results, (s, r) => MarginSummary.Of(s.Name, r)).ToList();
                 foreach (var r in results) r.Dispose();
                 return summaries;
@@ -224,7 +224,7 @@ public static class BoundariesExperiment
         using (model) using (test)
         {
             using var images = MarginImages(test, config);
-            var results = DeepFool.AttackInSubspaces(model.call, images, blocks.Cast<Subspace?>().ToList(), config.DeepFool, progress);
+            var results = DeepFool.AttackInSubspaces(model, images, blocks.Cast<Subspace?>().ToList(), config.DeepFool, progress);
             var summaries = blocks.Zip(results, (b, r) => MarginSummary.Of(b.Name, r)).ToList();
             foreach (var r in results) r.Dispose();
             return new DctMargins(Name(dataset, flipped), flipped, accuracy, summaries);

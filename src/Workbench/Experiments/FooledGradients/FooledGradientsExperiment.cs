@@ -61,7 +61,7 @@ public static class FooledGradientsExperiment
             using var q = nn.functional.softmax(fooled.call(x), 1);
             maxDiff = (p - q).abs().max().item<float>();
         }
-        double agreement = ModelMetrics.PredictionAgreement(model.call, fooled.call, x);
+        double agreement = ModelMetrics.PredictionAgreement(model, fooled, x);
         var target = Target.PerExample(y);
         using var original = new Saliency(model, absolute: false).Attribute(x, target);
         using var changed = new Saliency(fooled, absolute: false).Attribute(x, target);

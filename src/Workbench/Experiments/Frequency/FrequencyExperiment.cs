@@ -139,7 +139,7 @@ public static class FrequencyExperiment
         {
             using var scope = torch.NewDisposeScope();
             using var _ = batch;
-            var adversarial = Fgsm.Perturb(model.call, batch.Inputs, batch.Labels, epsilon, lower: 0, upper: 1);
+            var adversarial = Fgsm.Perturb(model, batch.Inputs, batch.Labels, epsilon, lower: 0, upper: 1);
             using var noGrad = torch.no_grad();
             correct += model.call(adversarial).argmax(1).eq(batch.Labels).sum().item<long>();
         }

@@ -223,7 +223,7 @@ public static class InterpretationGeneralizationExperiment
     static IEnumerable<Row> Compare(string dataset, string variant, int k, int pair, CachedModel trainedA, CachedModel trainedB, TensorDataset test, InterpretationGeneralizationConfig config)
     {
         var (a, b) = (trainedA.Model, trainedB.Model);
-        double agreement = ModelMetrics.PredictionAgreement(a.call, b.call, test.Inputs);
+        double agreement = ModelMetrics.PredictionAgreement(a, b, test.Inputs);
         var target = Target.PerExample(test.Labels); // the logit of the true class, as in the seed
         foreach (var (name, make) in Methods(config))
         {

@@ -137,10 +137,10 @@ public static class ScoreMatchingExperiment
         var saliency = new Saliency(model).Attribute(images.Inputs, Target.PerExample(images.Labels)).Map;
         var random = torch.rand(saliency.shape, generator: new torch.Generator((ulong)seed));
         return new PerturbationCurves(
-            PixelPerturbation.Evaluate(model.call, images.Inputs, images.Labels, saliency, fill: fill),
-            PixelPerturbation.Evaluate(model.call, images.Inputs, images.Labels, saliency, fill: 0.5),
-            PixelPerturbation.Evaluate(model.call, images.Inputs, images.Labels, random, fill: fill),
-            PixelPerturbation.Evaluate(model.call, images.Inputs, images.Labels, saliency, fill: fill, removeLeastSalient: false));
+            PixelPerturbation.Evaluate(model, images.Inputs, images.Labels, saliency, fill: fill),
+            PixelPerturbation.Evaluate(model, images.Inputs, images.Labels, saliency, fill: 0.5),
+            PixelPerturbation.Evaluate(model, images.Inputs, images.Labels, random, fill: fill),
+            PixelPerturbation.Evaluate(model, images.Inputs, images.Labels, saliency, fill: fill, removeLeastSalient: false));
     }
 
     /// <summary>One model's four pixel-perturbation curves in one figure (fraction removed on a log axis).</summary>
@@ -192,7 +192,7 @@ public static class ScoreMatchingExperiment
                         model.eval();
                         var ganTest = GanTest(model, judge, judgeAccuracy, data.Test.Labels, config, progress);
                         var curves = PixelPerturbationOf(model, evalSet, fill, config.Seed + s);
-                        var ratios = ModelMetrics.DensityRatio(model.call, evalSet.Inputs, evalSet.Labels, config.NoiseLevels.ToArray(), config.Seed);
+                        var ratios = ModelMetrics.DensityRatio(model, evalSet.Inputs, evalSet.Labels, config.NoiseLevels.ToArray(), config.Seed);
                         all.Add(new Trained(name, variant, lambda, s, trained.Result.Steps, trained.Result.TestAccuracy, ganTest, curves,
                             ((DoubleDataFrameColumn)ratios["log_ratio_mean"]).Select(v => v ?? double.NaN).ToArray()));
                         // Figures from the first dataset and seed at the strongest λ: one sample per class and model, gradient maps side by side.
