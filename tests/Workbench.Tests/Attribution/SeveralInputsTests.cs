@@ -254,6 +254,13 @@ public class SeveralInputsTests
         // A function without its module cannot be hooked: the error says how to give it.
         var bare = AttributionModel.SeveralInputs(xs => towers.call(xs[0], xs[1]));
         Assert.Contains("SeveralInputs(forward, module)", Assert.Throws<InvalidOperationException>(() => new DeepLift(bare).Attribute(new[] { a, b }, 1)).Message);
+        // The modules behind either form (for the metrics' eval switch): the given one, or the closure's.
+        Assert.Same(towers, Assert.Single(model.Modules));
+        Assert.Same(towers, Assert.Single(bare.Modules));
+        towers.train();
+        using (bare.EvalMode()) Assert.False(towers.training);
+        Assert.True(towers.training);
+        towers.eval();
     }
 
     [Fact]

@@ -104,10 +104,13 @@ public sealed class AttributionModel
     }
 
     /// <summary>The modules behind the model: its module, or the modules a function calls (its target or closure).</summary>
-    public IReadOnlyList<nn.Module> Modules => Module is not null ? new nn.Module[] { Module } : Workbench.Models.EvalMode.ModulesBehind(_forward);
+    public IReadOnlyList<nn.Module> Modules => HookedModule is not null ? new[] { HookedModule } : Workbench.Models.EvalMode.ModulesBehind(Function);
 
     /// <summary>Puts <see cref="Modules"/> in eval mode until disposed (dropout off, batch-norm statistics frozen), then restores them.</summary>
-    public Workbench.Models.EvalMode EvalMode() => Module is not null ? Workbench.Models.EvalMode.Enter(Module) : Workbench.Models.EvalMode.Enter(_forward);
+    public Workbench.Models.EvalMode EvalMode() => HookedModule is not null ? Workbench.Models.EvalMode.Enter(HookedModule) : Workbench.Models.EvalMode.Enter(Function);
+
+    /// <summary>The forward function: of one input, or of several (<c>SeveralInputs</c>).</summary>
+    Delegate Function => (Delegate?)_forward ?? _several!;
 
     /// <summary>The shape of the last pass (for error messages that must tell a pass from the caller's batch).</summary>
     internal long[]? LastPassShape { get; private set; }
