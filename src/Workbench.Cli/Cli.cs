@@ -222,6 +222,11 @@ public static class CliApp
             stderr.WriteLine($"workbench: error: {OneLine(e.Message)}");
             return 2;
         }
+        catch (Workbench.Sweeps.SweepIncompleteException e)
+        {
+            stderr.WriteLine($"workbench: error: {OneLine(e.Message)}");
+            return 1;
+        }
         catch (CliUsageException e)
         {
             stderr.WriteLine($"workbench: error: {e.Message} (see 'workbench {match.Command.Name} --help')");

@@ -15,13 +15,7 @@ public sealed class SweepMergeCommand : CliCommand
     {
         if (args.Positionals.Count != 1) throw new CliUsageException("give the sweep folder");
         var sweep = SweepDirectory.Open(args.Positionals[0]);
-        IReadOnlyList<(int Seed, SweepOutcome Outcome)> outcomes;
-        try { outcomes = sweep.Merge(); }
-        catch (SweepIncompleteException e)
-        {
-            Console.Error.WriteLine($"workbench: error: {e.Message}");
-            return 1;
-        }
+        var outcomes = sweep.Merge(); // units not done: SweepIncompleteException, reported with exit code 1
         string output = args.Get("output") ?? Path.Combine(sweep.Path, "merged");
         foreach (var (seed, outcome) in outcomes)
         {

@@ -147,7 +147,8 @@ public sealed class SweepDirectory
         if (missing.Count > 0)
         {
             var shards = ShardAssignment.Assign(Manifest.Units, Manifest.Shards);
-            var rerun = Enumerable.Range(0, shards.Count).Where(i => shards[i].Any(u => missing.Contains(u))).ToList();
+            var missingIds = missing.Select(u => u.Id).ToHashSet();
+            var rerun = Enumerable.Range(0, shards.Count).Where(i => shards[i].Any(u => missingIds.Contains(u.Id))).ToList();
             throw new SweepIncompleteException($"{missing.Count} of {Manifest.Units.Count} unit(s) not done: {string.Join("; ", missing.Select(u => $"{u.Index} {u.Id} ({u.Label})"))}; " +
                 $"rerun shard(s) {string.Join(",", rerun)} of {Manifest.Shards} (Slurm: sbatch --array={string.Join(",", rerun)} {System.IO.Path.Combine(Path, "slurm.sbatch")})", missing, rerun);
         }

@@ -44,6 +44,8 @@ public abstract class SweepExperiment
     public abstract IDisposable Context(object config, IProgressSink progress, ModelCache cache);
     public abstract string RunUnit(object config, JsonElement unit, IDisposable context, IProgressSink progress, ModelCache cache);
     public abstract SweepOutcome Assemble(object config, IReadOnlyList<string> unitResults, TimeSpan duration);
+    /// <summary>A result record of the experiment (from its single-process Run, or assembled) as sections and claims.</summary>
+    public abstract SweepOutcome Describe(object result);
 }
 
 /// <summary>The typed adapter: an experiment's Units / RunUnit / Assemble steps, which its single-process Run composes the same way.</summary>
@@ -74,6 +76,8 @@ public abstract class SweepExperiment<TConfig, TUnit, TUnitResult, TResult> : Sw
     public override SweepOutcome Assemble(object config, IReadOnlyList<string> unitResults, TimeSpan duration)
     {
         var result = Assemble((TConfig)config, unitResults.Select((r, i) => SweepJson.Deserialize<TUnitResult>(r, $"unit result {i}")).ToList(), duration);
-        return new SweepOutcome(result!, Sections(result), Claims(result));
+        return Describe(result!);
     }
+
+    public override SweepOutcome Describe(object result) => new(result, Sections((TResult)result), Claims((TResult)result));
 }

@@ -43,7 +43,8 @@ public sealed record SweepManifest(string Experiment, bool Full, IReadOnlyDictio
             foreach (var u in experiment.Expand(config))
             {
                 string identity = $"{experiment.Name}|{(full ? "full" : "quick")}|{string.Join(";", sorted.Select(p => $"{p.Key}={p.Value}"))}|seed={seed}|{u.Unit.GetRawText()}";
-                units.Add(new SweepUnit(units.Count, SweepJson.Sha256(identity)[..16], seed, u.Label, u.EstimatedSeconds, u.Unit));
+                // Rounded as the file stores it: every process must balance the shards from the same numbers.
+                units.Add(new SweepUnit(units.Count, SweepJson.Sha256(identity)[..16], seed, u.Label, Math.Round(u.EstimatedSeconds, 1), u.Unit));
             }
         }
         if (units.Count == 0) throw new SweepInputException($"the config of {experiment.Name} expands to no units; check the parameters");
@@ -67,7 +68,7 @@ public sealed record SweepManifest(string Experiment, bool Full, IReadOnlyDictio
             sb.Append(new JsonObject
             {
                 ["kind"] = "unit", ["index"] = u.Index, ["id"] = u.Id, ["seed"] = u.Seed, ["label"] = u.Label,
-                ["estimated_seconds"] = Math.Round(u.EstimatedSeconds, 1), ["unit"] = JsonNode.Parse(u.Unit.GetRawText()),
+                ["estimated_seconds"] = u.EstimatedSeconds, ["unit"] = JsonNode.Parse(u.Unit.GetRawText()),
             }.ToJsonString()).Append('\n');
         return sb.ToString();
     }
