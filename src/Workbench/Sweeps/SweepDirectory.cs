@@ -127,9 +127,19 @@ public sealed class SweepDirectory
             ["git_commit"] = GitInfo.BuildCommit(), ["versions"] = versions,
             ["machine"] = $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
             ["shard"] = $"{shardIndex}/{shardCount}",
-            ["scheduler_job"] = Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? Environment.GetEnvironmentVariable("JOB_NAME") ?? "none",
+            ["scheduler_job"] = SchedulerJob(),
             ["seconds"] = Math.Round(took.TotalSeconds, 2), ["finished_utc"] = DateTime.UtcNow.ToString("O"),
         };
+    }
+
+    /// <summary>Which scheduler task wrote a result: Slurm "array job_task" (or job id), Kubernetes "pod (index i)", else "none".</summary>
+    static string SchedulerJob()
+    {
+        string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+        if (Env("SLURM_ARRAY_JOB_ID") is { } array) return $"slurm {array}_{Env("SLURM_ARRAY_TASK_ID")}";
+        if (Env("SLURM_JOB_ID") is { } job) return $"slurm {job}";
+        if (Env("JOB_COMPLETION_INDEX") is { } index) return $"kubernetes {Env("HOSTNAME") ?? "pod"} (index {index})";
+        return "none";
     }
 
     /// <summary>

@@ -34,8 +34,8 @@ public static class SweepScripts
             #SBATCH --array=0-{manifest.Shards - 1}%{manifest.Parallel}
             #SBATCH --cpus-per-task={manifest.Threads}
             #SBATCH --time={SlurmTime(ShardTimeLimit(manifest))}
-            #SBATCH --output={directory}/logs/shard-%a.out
-            #SBATCH --error={directory}/logs/shard-%a.err
+            #SBATCH --output={directory}/logs/shard-%a.job%A.out
+            #SBATCH --error={directory}/logs/shard-%a.job%A.err
             set -euo pipefail
 
             """);
@@ -53,8 +53,8 @@ public static class SweepScripts
             #SBATCH --job-name=wb-{manifest.Experiment}-merge
             #SBATCH --cpus-per-task=1
             #SBATCH --time=00:30:00
-            #SBATCH --output={directory}/logs/merge.out
-            #SBATCH --error={directory}/logs/merge.err
+            #SBATCH --output={directory}/logs/merge.job%j.out
+            #SBATCH --error={directory}/logs/merge.job%j.err
             set -euo pipefail
 
             """);
