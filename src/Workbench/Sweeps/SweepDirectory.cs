@@ -132,6 +132,27 @@ public sealed class SweepDirectory
         };
     }
 
+    /// <summary>
+    /// The experiment's result record assembled from the merged sweep at <paramref name="path"/> for seed <paramref name="seed"/>,
+    /// for a notebook that renders a sweep instead of computing (its <c>SweepDirectory</c> parameter). The sweep must have been
+    /// planned for <paramref name="expected"/> (the notebook's config): otherwise the notebook's text and its numbers would disagree.
+    /// </summary>
+    public static TResult Load<TResult>(string path, object expected, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        var sweep = Open(path);
+        if (!sweep.Manifest.Seeds.Contains(seed))
+            throw new SweepInputException($"the sweep '{sweep.Path}' has seed(s) {string.Join(", ", sweep.Manifest.Seeds)}; this notebook asks for seed {seed}");
+        var planned = sweep.Manifest.ConfigFor(sweep.Experiment, seed);
+        string a = SweepJson.Serialize(planned), b = SweepJson.Serialize(expected);
+        if (planned.GetType() != expected.GetType() || a != b)
+            throw new SweepInputException($"the sweep '{sweep.Path}' was planned for another config ({(sweep.Manifest.Full ? "full" : "quick")} mode" +
+                $"{string.Concat(sweep.Manifest.Parameters.Select(p => $", {p.Key}={p.Value}"))}) than this notebook's; run the notebook with the same mode and parameters, or plan the sweep for them");
+        var outcome = sweep.Merge().Single(o => o.Seed == seed).Outcome;
+        return outcome.Result is TResult typed ? typed
+            : throw new SweepInputException($"the sweep '{sweep.Path}' is of {sweep.Experiment.Name}, whose result is a {outcome.Result.GetType().Name}, not a {typeof(TResult).Name}");
+    }
+
     /// <summary>Which scheduler task wrote a result: Slurm "array job_task" (or job id), Kubernetes "pod (index i)", else "none".</summary>
     static string SchedulerJob()
     {

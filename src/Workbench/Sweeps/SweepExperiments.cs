@@ -16,10 +16,12 @@ public static class SweepExperiments
         All.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase) || e.Aliases.Contains(name, StringComparer.OrdinalIgnoreCase))
         ?? throw new SweepInputException($"unknown experiment '{name}'; expected one of {string.Join(", ", All.Select(e => $"{e.Name} ({string.Join(", ", e.Aliases)})"))}");
 
-    // Costs measured on the reference machine (2 cores, 1 torch thread): one Adam step of the small CNN at batch 32, one
-    // forward+backward of one 28×28 image through it (the unit of the attribution methods), one SGD step at batch 128 with
-    // and without a score-matching-type penalty (Hessian-vector products), one logit-ascent step of one sample.
-    internal const double CnnStepSeconds = 0.006, ImagePassSeconds = 0.0004, SgdStep128Seconds = 0.02, PenaltyStepFactor = 4, AscentStepSeconds = 0.0004;
+    // Costs on the reference machine (2 cores shared with other work, 1 torch thread), from E1 quick's units (200 steps of a
+    // network ~6 s; its maps of 100 test images ~15 s for ~10,800 image passes): one Adam step of the small CNN at batch 32,
+    // one forward+backward of one 28×28 image (the unit of the attribution methods and of logit ascent), one SGD step at
+    // batch 128 with and without a score-matching-type penalty (Hessian-vector products). Estimates set the shard balance
+    // and Slurm's --time (3× the slowest shard + 5 min), so they err on the slow side.
+    internal const double CnnStepSeconds = 0.02, ImagePassSeconds = 0.001, SgdStep128Seconds = 0.08, PenaltyStepFactor = 4, AscentStepSeconds = 0.001;
 }
 
 /// <summary>E1 (notebook 01) as a sweep: one unit per network pair (and per generalization-gap measurement).</summary>

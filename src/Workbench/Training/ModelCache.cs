@@ -63,25 +63,7 @@ public sealed class ModelCache
         string weights = Path.Combine(Directory, $"{key}.bin"), record = Path.Combine(Directory, $"{key}.json");
         AtomicFile.CleanStale(Directory);
 
-        if (File.Exists(weights) && File.Exists(record))
-        {
-            var model = spec.Build(device);
-            try
-            {
-                ModelIO.Load(model, weights);
-                var history = ReadRecord(record, key, weights);
-                model.eval();
-                var h = new TrainingHistory(history.Epochs);
-                return new CachedModel(model, new TrainResult(h, h.Last.TestLoss, h.Last.TestAccuracy, h.TotalSeconds), true, key, weights);
-            }
-            catch (Exception e) when (e is InvalidDataException or JsonException or IOException or InvalidOperationException or UnauthorizedAccessException)
-            {
-                model.Dispose();
-                Console.Error.WriteLine($"model cache: entry {key} is unreadable ({e.Message}); retraining.");
-                File.Delete(weights);
-                File.Delete(record);
-            }
-        }
+        if (TryLoad(spec, key, weights, record, device, deleteIfBad: true) is { } cached) return cached;
         // Where the trained model goes is checked before training, not after: a model that cannot be
         // stored would otherwise cost the whole training run and then be lost.
         foreach (var path in new[] { weights, record })
@@ -93,6 +75,14 @@ public sealed class ModelCache
         var fresh = spec.Build(device);
         initialize?.Invoke(fresh);
         var result = Trainer.Fit(fresh, train, test, options, progress, device);
+        // Another process may have stored this entry while we trained (two shards of a sweep, two notebooks on one cache):
+        // the first complete entry wins and later writers reuse it, so every user of the key gets the same weights even
+        // where training is not bitwise reproducible (another thread count or CPU). A bad entry is left to its writer.
+        if (TryLoad(spec, key, weights, record, device, deleteIfBad: false) is { } stored)
+        {
+            fresh.Dispose();
+            return stored;
+        }
         try
         {
             ModelIO.Save(fresh, weights);
@@ -108,6 +98,31 @@ public sealed class ModelCache
             AtomicFile.TryDelete(record);
         }
         return new CachedModel(fresh, result, false, key, weights);
+    }
+
+    /// <summary>The entry's model and history when both files are there and pass their checks, else null (a bad entry is deleted
+    /// when <paramref name="deleteIfBad"/>, to be retrained).</summary>
+    static CachedModel? TryLoad(ModelSpec spec, string key, string weights, string record, Device device, bool deleteIfBad)
+    {
+        if (!File.Exists(weights) || !File.Exists(record)) return null;
+        var model = spec.Build(device);
+        try
+        {
+            ModelIO.Load(model, weights);
+            var history = ReadRecord(record, key, weights);
+            model.eval();
+            var h = new TrainingHistory(history.Epochs);
+            return new CachedModel(model, new TrainResult(h, h.Last.TestLoss, h.Last.TestAccuracy, h.TotalSeconds), true, key, weights);
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            model.Dispose();
+            if (!deleteIfBad) return null;
+            Console.Error.WriteLine($"model cache: entry {key} is unreadable ({e.Message}); retraining.");
+            File.Delete(weights);
+            File.Delete(record);
+            return null;
+        }
     }
 
     /// <summary>

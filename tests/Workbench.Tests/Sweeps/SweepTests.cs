@@ -60,6 +60,13 @@ public class SweepTests(ITestOutputHelper output)
         Assert.Contains("rerun shard(s) 1 of 2", cli.Err);
         // A result damaged after its marker was written is not done.
         sweep.RunShard(1, 2, cache: cache);
+        // A notebook's SweepDirectory parameter: the same record as the merge, for the notebook's own config only.
+        var config = sweep.Manifest.ConfigFor(sweep.Experiment, 0);
+        var loaded = SweepDirectory.Load<Workbench.Experiments.InterpretationGeneralization.InterpretationGeneralizationResult>(sweep.Path, config, 0);
+        AssertSame(sweep.Experiment.Describe(loaded), Assert.Single(sweep.Merge()).Outcome);
+        var otherConfig = (Workbench.Experiments.InterpretationGeneralization.InterpretationGeneralizationConfig)config with { TestImages = 9 };
+        Assert.Contains("planned for another config", Assert.Throws<SweepInputException>(() =>
+            SweepDirectory.Load<Workbench.Experiments.InterpretationGeneralization.InterpretationGeneralizationResult>(sweep.Path, otherConfig, 0)).Message);
         File.AppendAllText(sweep.ResultPath(shard1[0]), " ");
         Assert.Equal(UnitState.Missing, sweep.StateOf(shard1[0]));
         Assert.Contains(shard1[0].Id, Assert.Throws<SweepIncompleteException>(() => sweep.Merge()).Message);
