@@ -78,19 +78,6 @@ public class SyntheticTests
     }
 
     [Fact]
-    public void Colored_mnist_tints_digits_with_class_colours()
-    {
-        using var grey = new TensorDataset(torch.ones(20, 1, 28, 28), torch.arange(20, ScalarType.Int64) % 10, "ones");
-        var (data, colours) = Generators.ColoredMnist(grey, sigma: 0, seed: 6);
-        using (data) using (colours)
-        {
-            Assert.Equal(new long[] { 20, 3, 28, 28 }, data.Inputs.shape);
-            Assert.True(colours[0].equal(colours[10]).all().item<bool>());
-            Assert.False(colours[0].equal(colours[1]).all().item<bool>());
-        }
-    }
-
-    [Fact]
     public void Fourier_low_and_high_pass_add_up_to_the_image()
     {
         using var x = torch.rand(2, 1, 28, 28, generator: new torch.Generator(7));

@@ -56,20 +56,8 @@ public sealed record ConceptEffectsConfig
 
     public ConceptEffectsConfig Validate()
     {
-        static void Check(bool ok, string name, string expected, object actual)
-        {
-            if (!ok) throw new ArgumentOutOfRangeException(name, actual, $"{name} must be {expected}; got {actual}.");
-        }
-        Check(Settings.Count >= 1, nameof(Settings), "at least one setting", Settings.Count);
-        Check(TrainImages >= 10, nameof(TrainImages), ">= 10", TrainImages);
-        Check(TestImages >= 10, nameof(TestImages), ">= 10", TestImages);
-        Check(Epochs >= 1, nameof(Epochs), ">= 1", Epochs);
-        Check(TcavClassInputs >= 1, nameof(TcavClassInputs), ">= 1", TcavClassInputs);
-        Check(ConceptExamples >= 2, nameof(ConceptExamples), ">= 2 (a CAV needs two examples per set)", ConceptExamples);
-        Check(RandomSets >= 2, nameof(RandomSets), ">= 2 (the t-test needs two scores per group)", RandomSets);
-        Check(CvaeImages >= 2, nameof(CvaeImages), ">= 2", CvaeImages);
-        Tcav.Validate();
-        Cvae.Validate();
+        ConceptConfigChecks.Check(Settings.Count >= 1, nameof(Settings), "at least one setting", Settings.Count);
+        ConceptConfigChecks.Estimators(TrainImages, TestImages, Epochs, TcavClassInputs, ConceptExamples, RandomSets, CvaeImages, Tcav, Cvae);
         return this;
     }
 }
