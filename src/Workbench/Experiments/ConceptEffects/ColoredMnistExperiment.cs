@@ -125,7 +125,7 @@ public static class ColoredMnistExperiment
     {
         using var part = train.Take(config.CvaeImages);
         using var conditions = part.Conditions();
-        return ConditionalVaeCache.FitOrLoad(part.Data.Inputs, conditions, config.Cvae with { Seed = config.Seed }, (cache ?? new ModelCache()).Directory, progress);
+        return ConditionalVaeCache.FitOrLoad(part.Data.Inputs, conditions, config.Cvae with { Seed = config.Seed }, cache, progress);
     }
 
     /// <summary>Dec-CaCE: one prior latent per test digit, its label as observed, decoded under each colour.</summary>
@@ -243,6 +243,25 @@ public static class ColoredMnistExperiment
                 task.Report(results.Count, FormattableString.Invariant($"σ = {sigma}"));
             }
         return new ColoredMnistResult(results, Table(results), ColoredMnistFigures.Estimators(results), clock.Elapsed);
+    }
+
+    /// <summary>
+    /// One estimator's effects per colour a: E[f_a | do(a)] (or | C = a), the mean over b ≠ a of E[f_a | do(b)], and
+    /// the mean effect of a against the other colours — the rows the table's average is made of.
+    /// </summary>
+    public static DataFrame PerColour(CategoricalEffects effects)
+    {
+        ArgumentNullException.ThrowIfNull(effects);
+        int k = effects.ClassOfValue.Count;
+        double Others(int a) => Enumerable.Range(0, k).Where(b => b != a && !double.IsNaN(effects.Effects[a, b])).Select(b => effects.MeanProbabilities[b, effects.ClassOfValue[a]]).DefaultIfEmpty(double.NaN).Average();
+        double Effect(int a) => Enumerable.Range(0, k).Where(b => b != a && !double.IsNaN(effects.Effects[a, b])).Select(b => effects.Effects[a, b]).DefaultIfEmpty(double.NaN).Average();
+        var colours = Enumerable.Range(0, k).ToArray();
+        return new DataFrame(
+            new Int32DataFrameColumn("colour a", colours),
+            new Int32DataFrameColumn("class of a", colours.Select(a => effects.ClassOfValue[a])),
+            new DoubleDataFrameColumn("E[f_a | a]", colours.Select(a => effects.MeanProbabilities[a, effects.ClassOfValue[a]])),
+            new DoubleDataFrameColumn("mean over b ≠ a of E[f_a | b]", colours.Select(Others)),
+            new DoubleDataFrameColumn("mean effect of a", colours.Select(Effect)));
     }
 
     /// <summary>The seed's Table 2 layout, our value beside the seed's for each estimator.</summary>

@@ -150,7 +150,7 @@ public static class ConceptEffectsExperiment
         using var images = train.Data.Inputs.narrow(0, 0, n);
         using var all = train.Conditions();
         using var conditions = all.narrow(0, 0, n);
-        return ConditionalVaeCache.FitOrLoad(images, conditions, config.Cvae with { Seed = config.Seed }, (cache ?? new ModelCache()).Directory, progress);
+        return ConditionalVaeCache.FitOrLoad(images, conditions, config.Cvae with { Seed = config.Seed }, cache, progress);
     }
 
     /// <summary>Dec-CaCE: latents from the prior, orientations as observed in the test set, decoded under do(green) and do(red).</summary>
