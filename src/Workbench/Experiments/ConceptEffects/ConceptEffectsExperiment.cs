@@ -36,6 +36,11 @@ public sealed record ConceptEffectsConfig
     public CvaeOptions Cvae { get; init; } = new() { Epochs = 20 };
     public int CvaeImages { get; init; } = 10_000;
     public int Seed { get; init; }
+    /// <summary>
+    /// Our variant, not the paper's (0 = the paper's BARS): this fraction of the training and test images shows a
+    /// square instead of a bar, so its orientation cannot be seen and the colour is the only cue (<see cref="Bars.Generate"/>).
+    /// </summary>
+    public double AmbiguousFraction { get; init; }
 
     /// <summary>
     /// Under 2 minutes on 2 cores from a cold cache: 2,000 training and 600 test images, 2 epochs, 10 random sets
@@ -57,6 +62,7 @@ public sealed record ConceptEffectsConfig
     public ConceptEffectsConfig Validate()
     {
         ConceptConfigChecks.Check(Settings.Count >= 1, nameof(Settings), "at least one setting", Settings.Count);
+        ConceptConfigChecks.Check(AmbiguousFraction >= 0 && AmbiguousFraction <= 1, nameof(AmbiguousFraction), "a fraction in [0, 1]", AmbiguousFraction);
         ConceptConfigChecks.Estimators(TrainImages, TestImages, Epochs, TcavClassInputs, ConceptExamples, RandomSets, CvaeImages, Tcav, Cvae);
         return this;
     }
@@ -97,7 +103,7 @@ public static class ConceptEffectsExperiment
     /// the same orientations, positions and thicknesses; only the colours follow the setting's confounding.
     /// </summary>
     public static (BarsSet Train, BarsSet Test) Data(BarsSetting setting, ConceptEffectsConfig config) =>
-        (setting.Generate(config.TrainImages, config.Seed * 1000 + 1), setting.Generate(config.TestImages, config.Seed * 1000 + 2));
+        (setting.Generate(config.TrainImages, config.Seed * 1000 + 1, config.AmbiguousFraction), setting.Generate(config.TestImages, config.Seed * 1000 + 2, config.AmbiguousFraction));
 
     /// <summary>The setting's CNN, from the model cache or trained now.</summary>
     public static CachedModel Train(BarsSet train, BarsSet test, ConceptEffectsConfig config, IProgressSink? progress = null, ModelCache? cache = null) =>
@@ -219,7 +225,7 @@ public static class ConceptEffectsExperiment
                 results.Add(RunSetting(setting, sets, config, progress, cache));
                 task.Report(results.Count, setting.Label);
             }
-        using var examples = config.Settings[0].Generate(4, config.Seed * 1000 + 2);
+        using var examples = config.Settings[0].Generate(4, config.Seed * 1000 + 2, config.AmbiguousFraction);
         return new ConceptEffectsResult(results, Table(results), ClaimsTable.ToDataFrame(Claims(results)),
             ConceptFigures.Estimators(results), ConceptFigures.Counterfactuals(examples), ConceptFigures.TcavDistributions(results), clock.Elapsed);
     }
