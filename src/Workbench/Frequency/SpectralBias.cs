@@ -51,53 +51,69 @@ public sealed record SpectralBiasRun(nn.Module<Tensor, Tensor> Model, int[] Step
 
 public static class SpectralBias
 {
-    /// <summary>The deep ReLU MLP R → R of the paper.</summary>
-    public static nn.Module<Tensor, Tensor> Network(SpectralBiasOptions options)
+    /// <summary>The deep ReLU MLP R^d → R of the paper (d = 1, or 2 for data on a curve in the plane, Section 5).</summary>
+    public static nn.Module<Tensor, Tensor> Network(SpectralBiasOptions options, int inputDimension = 1)
     {
         options.Validate();
+        if (inputDimension < 1) throw new ArgumentOutOfRangeException(nameof(inputDimension), inputDimension, $"inputDimension must be >= 1; got {inputDimension}.");
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
         for (int i = 0; i < options.Depth; i++)
         {
-            long inputs = i == 0 ? 1 : options.Width, outputs = i == options.Depth - 1 ? 1 : options.Width;
+            long inputs = i == 0 ? inputDimension : options.Width, outputs = i == options.Depth - 1 ? 1 : options.Width;
             layers.Add(($"fc{i + 1}", nn.Linear(inputs, outputs)));
             if (i < options.Depth - 1) layers.Add(($"relu{i + 1}", nn.ReLU()));
         }
         return nn.Sequential(layers);
     }
 
-    /// <summary>Fits the network to the target by full-batch Adam on MSE, recording the normalised spectrum of its output on the target's grid.</summary>
-    public static SpectralBiasRun Train(SinusoidMixture target, SpectralBiasOptions? options = null, IProgressSink? progress = null)
+    /// <summary>
+    /// Fits the network to the target by full-batch Adam on MSE, recording the normalised spectrum of its output on the target's grid.
+    /// <paramref name="embedded"/> [N, d] is the grid as the network sees it (default: z itself); the spectrum is always taken
+    /// along z, so with γ(z) it is the spectrum of f∘γ, the function the network learns on the data manifold (Section 5).
+    /// </summary>
+    public static SpectralBiasRun Train(SinusoidMixture target, SpectralBiasOptions? options = null, IProgressSink? progress = null, Tensor? embedded = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         options = (options ?? new SpectralBiasOptions()).Validate();
         progress ??= NullProgress.Instance;
-        var z = Inputs(target.Z);
+        var z = embedded is null ? Inputs(target.Z) : Embedded(embedded, target.Z.shape[0]);
         using var y = SpectralAmplitudes.OneDimensional(target.Values, nameof(target)).to_type(ScalarType.Float32).unsqueeze(1);
         TorchRuntime.Seed(options.Seed);
-        var model = Network(options);
-        using var optimizer = torch.optim.Adam(model.parameters(), options.LearningRate);
+        var model = Network(options, (int)z.shape[1]);
         var steps = new List<int>();
         var spectra = new List<double[]>();
-        double loss = double.NaN;
-        using var task = progress.Start("spectral bias", options.Steps);
+        double loss = FullBatch(model, options, progress, "spectral bias", () => nn.functional.mse_loss(model.call(z), y), step =>
+        {
+            steps.Add(step);
+            spectra.Add(Normalized(model, z, target.Frequencies, target.Amplitudes));
+        });
+        z.Dispose();
+        return new SpectralBiasRun(model, steps.ToArray(), spectra.ToArray(), target.Frequencies, target.Amplitudes, loss);
+    }
+
+    /// <summary>
+    /// The full-batch Adam loop of the paper's experiments: <paramref name="record"/> runs at step 0, every
+    /// <see cref="SpectralBiasOptions.RecordEvery"/> steps and after the last; returns the last step's loss.
+    /// </summary>
+    internal static double FullBatch(nn.Module<Tensor, Tensor> model, SpectralBiasOptions options, IProgressSink progress, string name,
+        Func<Tensor> loss, Action<int> record)
+    {
+        using var optimizer = torch.optim.Adam(model.parameters(), options.LearningRate);
+        double last = double.NaN;
+        using var task = progress.Start(name, options.Steps);
         for (int step = 0; step <= options.Steps; step++)
         {
             using var scope = torch.NewDisposeScope();
-            if (step % options.RecordEvery == 0 || step == options.Steps)
-            {
-                steps.Add(step);
-                spectra.Add(Normalized(model, z, target.Frequencies, target.Amplitudes));
-            }
+            if (step % options.RecordEvery == 0 || step == options.Steps) record(step);
             if (step == options.Steps) break;
             optimizer.zero_grad();
-            var mse = nn.functional.mse_loss(model.call(z), y);
-            mse.backward();
+            var value = loss();
+            value.backward();
             optimizer.step();
-            loss = mse.item<float>();
-            if (step % 100 == 0) task.Report(step + 1, $"loss {loss:G3}");
+            last = value.item<float>();
+            if (step % 100 == 0) task.Report(step + 1, $"loss {last:G3}");
         }
-        z.Dispose();
-        return new SpectralBiasRun(model, steps.ToArray(), spectra.ToArray(), target.Frequencies, target.Amplitudes, loss);
+        return last;
     }
 
     /// <summary>
@@ -150,6 +166,14 @@ public static class SpectralBias
         using var noGrad = torch.no_grad();
         using var f = model.call(z);
         return SpectralAmplitudes.Of(f, frequencies);
+    }
+
+    /// <summary>An embedded grid: one row [d] per grid point, as float32.</summary>
+    internal static Tensor Embedded(Tensor embedded, long points)
+    {
+        if (embedded.dim() != 2 || embedded.shape[0] != points)
+            throw new ArgumentException($"embedded must be [N, d] with one row per grid point (N = {points}); got [{string.Join(", ", embedded.shape)}].", nameof(embedded));
+        return embedded.to_type(ScalarType.Float32, copy: true); // a copy: Train disposes its input
     }
 
     /// <summary>The regression input as [N, 1]; a multi-dimensional input is an error (the spectra are of functions of one variable).</summary>

@@ -1,6 +1,7 @@
 using TorchSharp;
 using Workbench.Data;
 using Workbench.Experiments.Frequency;
+using Workbench.Frequency;
 using Workbench.Models;
 using Workbench.Runtime;
 using Workbench.Training;
@@ -22,6 +23,23 @@ public class FrequencyExperimentTests
         double clean = Trainer.Evaluate(model, data).Accuracy;
         Assert.Equal(clean, FrequencyExperiment.FgsmAccuracy(model, data, 0), 9);
         Assert.True(FrequencyExperiment.FgsmAccuracy(model, data, 0.1) <= clean);
+    }
+
+    [Fact]
+    public void A_manifold_step_gives_the_regression_and_the_classification_on_one_curve()
+    {
+        var config = FrequencyConfig.Quick with
+        {
+            Points = 128, SpectralBias = new SpectralBiasOptions { Depth = 3, Width = 16, Steps = 20, RecordEvery = 10 }, ManifoldPoints = 64, ManifoldFrequency = 2,
+        };
+        var m = FrequencyExperiment.Manifold(config, 4);
+        Assert.Equal(new[] { 0, 10, 20 }, m.Steps);
+        Assert.Equal(10, m.FinalAmplitudes.Length);
+        Assert.Equal(3, m.HighFrequencyAmplitude.Length);
+        // The high-frequency amplitude is the mean over k = 30, 35, …, 50 of the final spectrum.
+        Assert.Equal(m.FinalAmplitudes.Where((_, i) => m.Frequencies[i] >= FrequencyExperiment.HighFrequency).Average(), m.HighFrequencyAmplitude[^1], 12);
+        Assert.Equal(new[] { 0, 10, 20 }, m.Classification.Steps);
+        Assert.InRange(m.Classification.FinalAccuracy, 0, 1);
     }
 
     [Fact]

@@ -37,12 +37,19 @@ public sealed record FrequencyConfig
     public SpectralBiasOptions SpectralBias { get; init; } = new() { Steps = 10_000, RecordEvery = 100 };
     public IReadOnlyList<double> NoiseNorms { get; init; } = Enumerable.Range(0, 51).Select(i => i * 0.1).ToArray();
     public int NoiseDraws { get; init; } = 20;
+    /// <summary>The curves γ_L of the manifold experiments (Section 5; L = 0 is the circle). The regression target is the
+    /// equal-amplitude mixture, trained with <see cref="SpectralBias"/>'s options.</summary>
+    public IReadOnlyList<double> ManifoldL { get; init; } = new[] { 0.0, 4, 10, 16 };
+    /// <summary>Experiment 5: the class of z is sin(2πkz) > 0 for this k, on <see cref="ManifoldPoints"/> grid points (half train, half validate).</summary>
+    public int ManifoldFrequency { get; init; } = 30;
+    public int ManifoldPoints { get; init; } = 400;
     public int Seed { get; init; }
 
     public static FrequencyConfig Quick { get; } = new()
     {
         TrainImages = 2_000, Epochs = 1, TestImages = 500, TrainRadii = new[] { 4.0, 12 }, TestRadii = new[] { 4.0, 8, 12, 16 },
         SpectralBias = new SpectralBiasOptions { Steps = 500, RecordEvery = 50 }, NoiseNorms = Enumerable.Range(0, 11).Select(i => i * 0.5).ToArray(), NoiseDraws = 3,
+        ManifoldL = new[] { 0.0, 16 },
     };
 
     /// <summary>20,000 training images and 2 epochs for each of the 9 CNNs: 26.3 min from a cold cache on 2 shared CPU cores (2026-11-30).</summary>
@@ -51,8 +58,13 @@ public sealed record FrequencyConfig
 
 public sealed record SpectralResult(string Name, SpectralBiasRun Run, double[][] Noise);
 
-public sealed record FrequencyResult(DataFrame HfcTraining, DataFrame FilteredTest, DataFrame Smoothing, DataFrame LearnedAt, DataFrame Claims,
-    GenericChart FilteredTestChart, GenericChart SpectralEqual, GenericChart SpectralIncreasing, GenericChart NoiseChart, TimeSpan Duration);
+/// <summary>One curve γ_L of the manifold experiments: the regression's high-frequency amplitude over training (mean normalised
+/// amplitude of k ≥ 30) and final spectrum, and the classification's validation accuracy over training.</summary>
+public sealed record ManifoldResult(double L, int[] Steps, double[] HighFrequencyAmplitude, double[] FinalAmplitudes, double[] Frequencies,
+    ManifoldClassificationRun Classification);
+
+public sealed record FrequencyResult(DataFrame HfcTraining, DataFrame FilteredTest, DataFrame Smoothing, DataFrame LearnedAt, DataFrame Manifolds, DataFrame Claims,
+    GenericChart FilteredTestChart, GenericChart SpectralEqual, GenericChart SpectralIncreasing, GenericChart NoiseChart, GenericChart ManifoldChart, TimeSpan Duration);
 
 public static class FrequencyExperiment
 {
@@ -122,13 +134,35 @@ public static class FrequencyExperiment
             var noise = SpectralBias.ParameterNoise(run.Model, target.Z, target.Frequencies, config.NoiseNorms, config.NoiseDraws, config.Seed + 1);
             spectral.Add(new SpectralResult(increasing ? "increasing amplitudes" : "equal amplitudes", run, noise));
         }
+        var manifolds = config.ManifoldL.Select(L => Manifold(config, L, progress)).ToList();
         try
         {
             return new FrequencyResult(HfcTable(hfcRows), FilteredTable(filteredRows, clean), SmoothingTable(smoothingRows), LearnedTable(spectral),
-                ClaimsTable.ToDataFrame(Claims(hfcRows, filteredRows, smoothingRows, spectral, config)), FilteredChart(filteredRows, clean),
-                Heatmap(spectral[0]), Heatmap(spectral[1]), NoiseChart(spectral[0], config), clock.Elapsed);
+                ManifoldTable(manifolds, config), ClaimsTable.ToDataFrame(Claims(hfcRows, filteredRows, smoothingRows, spectral, manifolds, config)),
+                FilteredChart(filteredRows, clean), Heatmap(spectral[0]), Heatmap(spectral[1]), NoiseChart(spectral[0], config), ManifoldChart(manifolds, config),
+                clock.Elapsed);
         }
         finally { foreach (var s in spectral) s.Run.Dispose(); }
+    }
+
+    /// <summary>The frequencies whose amplitude the manifold table averages: the upper half of the mixture (k ≥ 30).</summary>
+    public const double HighFrequency = 30;
+
+    /// <summary>
+    /// Experiments 4 and 5 of the spectral-bias paper on one curve γ_L: the equal-amplitude regression with the network reading
+    /// γ_L(z), and the binary classification of sin(2πkz) > 0 (<see cref="ManifoldSpectralBias"/>).
+    /// </summary>
+    public static ManifoldResult Manifold(FrequencyConfig config, double L, IProgressSink? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        progress ??= NullProgress.Instance;
+        var options = config.SpectralBias with { Seed = config.Seed };
+        using var target = Target(config, increasing: false);
+        using var run = ManifoldSpectralBias.Regress(target, L, options, progress.Within($"manifold L={L} regression"));
+        var high = Enumerable.Range(0, run.Frequencies.Length).Where(i => run.Frequencies[i] >= HighFrequency).ToArray();
+        var classification = ManifoldSpectralBias.Classify(L, config.ManifoldFrequency, config.ManifoldPoints, options, progress);
+        return new ManifoldResult(L, run.Steps, run.NormalizedAmplitudes.Select(row => high.Average(i => row[i])).ToArray(), run.NormalizedAmplitudes[^1],
+            run.Frequencies, classification);
     }
 
     /// <summary>Accuracy on FGSM examples in [0, 1], attacked in batches of 500 (memory stays bounded on the whole test set).</summary>
@@ -147,8 +181,18 @@ public static class FrequencyExperiment
     }
 
     static IEnumerable<Claim> Claims(List<(double R, double LfcTrain, double LfcTest, double HfcTrain, double HfcTest)> hfc,
-        List<(double R, double Lfc, double Hfc)> filtered, List<(double P, double Clean, double Fgsm)> smoothing, List<SpectralResult> spectral, FrequencyConfig config)
+        List<(double R, double Lfc, double Hfc)> filtered, List<(double P, double Clean, double Fgsm)> smoothing, List<SpectralResult> spectral,
+        List<ManifoldResult> manifolds, FrequencyConfig config)
     {
+        // Experiments 4 and 5: the flattest and the most winding curve of the sweep.
+        var flat = manifolds.MinBy(m => m.L)!;
+        var wound = manifolds.MaxBy(m => m.L)!;
+        yield return new Claim($"regression on γ_L: the high frequencies (k ≥ {HighFrequency}) reach a larger amplitude at L = {wound.L} than at L = {flat.L}",
+            string.Join("; ", manifolds.Select(m => $"L={m.L}: {m.HighFrequencyAmplitude[^1]:F2}")) + $" after {config.SpectralBias.Steps} steps",
+            "the larger L, the easier the learning task (Experiment 4)", wound.HighFrequencyAmplitude[^1] > flat.HighFrequencyAmplitude[^1]);
+        yield return new Claim($"classification of sin(2π·{config.ManifoldFrequency}z) > 0: held-out accuracy, averaged over training, is higher at L = {wound.L} than at L = {flat.L}",
+            string.Join("; ", manifolds.Select(m => $"L={m.L}: mean {100 * m.Classification.MeanAccuracy:F1}%, final {100 * m.Classification.FinalAccuracy:F1}%")),
+            "larger L, better classification of the same target (Experiment 5)", wound.Classification.MeanAccuracy > flat.Classification.MeanAccuracy);
         foreach (var s in spectral)
         {
             int low = s.Run.StepLearned(0), high = s.Run.StepLearned(s.Run.Frequencies.Length - 1);
@@ -206,6 +250,22 @@ public static class FrequencyExperiment
         .Concat(spectral.Select(s => (DataFrameColumn)new StringDataFrameColumn($"{s.Name}: step at half amplitude",
             Enumerable.Range(0, s.Run.Frequencies.Length).Select(i => Step(s.Run.StepLearned(i))))))
         .Concat(spectral.Select(s => (DataFrameColumn)new DoubleDataFrameColumn($"{s.Name}: final amplitude", s.Run.NormalizedAmplitudes[^1]))));
+
+    static DataFrame ManifoldTable(List<ManifoldResult> manifolds, FrequencyConfig config) => new(
+        new DoubleDataFrameColumn("L", manifolds.Select(m => m.L)),
+        new DoubleDataFrameColumn($"amplitude k ≥ {HighFrequency} (end)", manifolds.Select(m => m.HighFrequencyAmplitude[^1])),
+        new StringDataFrameColumn("frequencies learned (≥ 0.5)", manifolds.Select(m =>
+            string.Join(", ", m.Frequencies.Where((_, i) => m.FinalAmplitudes[i] >= 0.5)))),
+        new DoubleDataFrameColumn($"classification k = {config.ManifoldFrequency}: held-out accuracy (end)", manifolds.Select(m => m.Classification.FinalAccuracy)),
+        new DoubleDataFrameColumn("held-out accuracy (mean over training)", manifolds.Select(m => m.Classification.MeanAccuracy)));
+
+    /// <summary>Experiments 4 and 5 over training: the high-frequency amplitude (solid) and the held-out accuracy (dashed), one colour per L.</summary>
+    static GenericChart ManifoldChart(List<ManifoldResult> manifolds, FrequencyConfig config) =>
+        Workbench.Visualization.LineFigures.Lines(manifolds.SelectMany(m => new[]
+            {
+                new Workbench.Visualization.Series<int>($"L = {m.L}: amplitude k ≥ {HighFrequency}", m.Steps, m.HighFrequencyAmplitude),
+                new Workbench.Visualization.Series<int>($"L = {m.L}: accuracy, k = {config.ManifoldFrequency}", m.Classification.Steps, m.Classification.ValidationAccuracy, Dashed: true),
+            }).ToList(), "training step", "normalised amplitude / held-out accuracy", "Data on the curve γ_L: the larger L, the easier the high frequency?");
 
     static GenericChart FilteredChart(List<(double R, double Lfc, double Hfc)> rows, double clean) =>
         Plotly.NET.Chart.withTitle($"A normally trained model on LFC(r) and HFC(r) test images (originals: {100 * clean:F1}%)", Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(
