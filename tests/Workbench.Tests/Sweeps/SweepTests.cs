@@ -34,6 +34,8 @@ public class SweepTests(ITestOutputHelper output)
             for (int i = shards - 1; i >= 0; i--) sweep.RunShard(i, shards, cache: cache);
             var merged = Assert.Single(sweep.Merge());
             expected ??= InProcess(sweep, cache);
+            // What a notebook's SweepDirectory parameter loads for its own config: the same record.
+            AssertSame(expected, sweep.Experiment.Describe(SweepDirectory.Load<object>(sweep.Path, sweep.Manifest.ConfigFor(sweep.Experiment, 0))));
             AssertSame(expected, merged.Outcome);
             output.WriteLine($"{experiment}, {shards} shard(s): {sweep.Manifest.Units.Count} units merged; same tables, figures and claims as one process");
         }
