@@ -90,6 +90,7 @@ public class SweepTests(ITestOutputHelper output)
         Refused(Cli("sweep", "plan", "e9", "--out", Path.Combine(dir, "x")), "unknown experiment 'e9'");
         Refused(Cli("sweep", "plan", "e1", "--param", "Stepz=3", "--out", Path.Combine(dir, "x")), "unknown parameter 'Stepz'");
         Refused(Cli("sweep", "plan", "e1", "--param", "TestImages=many", "--out", Path.Combine(dir, "x")), "expects a Int32, got 'many'");
+        Refused(Cli("sweep", "plan", "e3", "--param", "Seeds=0", "--out", Path.Combine(dir, "x")), "config.Seeds must be >= 1; got 0.");
         Assert.False(Directory.Exists(Path.Combine(dir, "x")));
         Refused(Cli("sweep", "plan", "e1", "--out", sweep.Path), "is not empty");
         Assert.Equal(before, File.ReadAllText(manifest));
