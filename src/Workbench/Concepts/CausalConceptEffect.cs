@@ -55,16 +55,29 @@ public static class CausalConceptEffect
     /// <summary>The model's probability of <paramref name="targetClass"/> (softmax of its logits), evaluated in eval mode without gradients: the f of the tables.</summary>
     public static Func<Tensor, Tensor> ClassProbability(nn.Module<Tensor, Tensor> model, int targetClass)
     {
-        ArgumentNullException.ThrowIfNull(model);
         if (targetClass < 0) throw new ArgumentOutOfRangeException(nameof(targetClass), targetClass, "targetClass must be >= 0.");
+        var probabilities = ClassProbabilities(model);
+        return x =>
+        {
+            var p = probabilities(x);
+            if (targetClass >= p.shape[1])
+                throw new ArgumentOutOfRangeException(nameof(targetClass), targetClass, $"targetClass must index the logits [batch, classes]; the model returns [{string.Join(", ", p.shape)}].");
+            return p.select(1, targetClass);
+        };
+    }
+
+    /// <summary>All class probabilities [N, K] (softmax of the logits) in eval mode without gradients: f for an N-way concept.</summary>
+    public static Func<Tensor, Tensor> ClassProbabilities(nn.Module<Tensor, Tensor> model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         return x =>
         {
             using var eval = EvalMode.Enter(model);
             using var noGrad = torch.no_grad();
             var logits = model.call(x);
-            if (logits.dim() != 2 || targetClass >= logits.shape[1])
-                throw new ArgumentOutOfRangeException(nameof(targetClass), targetClass, $"targetClass must index the logits [batch, classes]; the model returns [{string.Join(", ", logits.shape)}].");
-            return logits.softmax(1).select(1, targetClass);
+            if (logits.dim() != 2)
+                throw new ArgumentException($"the model must return logits [batch, classes]; it returns [{string.Join(", ", logits.shape)}].", nameof(model));
+            return logits.softmax(1);
         };
     }
 

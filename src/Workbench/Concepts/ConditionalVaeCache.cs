@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using TorchSharp;
 using Workbench.Data;
 using Workbench.Models;
@@ -11,56 +10,42 @@ using static TorchSharp.torch;
 namespace Workbench.Concepts;
 
 /// <summary>
-/// Trained conditional VAEs on disk, so rerunning a notebook reuses them (as <see cref="ModelCache"/> does for
-/// classifiers, in the same folder). The key hashes the options, the seed and the content of the images and
-/// conditions; an entry that fails to load (corrupt weights or history) is deleted and trained again.
+/// Trained conditional VAEs in the model cache (<see cref="ModelCache"/>'s one mechanism: the same folder, record
+/// format, corrupt-entry detection and atomic writes), so rerunning a notebook reuses them. The key hashes the
+/// options, the seed and the content of the images and conditions.
 /// </summary>
 public static class ConditionalVaeCache
 {
     /// <summary>Bump when a change to <see cref="ConditionalVae"/> or its training changes what training produces.</summary>
     public const string CodeVersion = "cvae-1";
 
-    public static (ConditionalVae Model, CvaeHistory History) FitOrLoad(Tensor images, Tensor conditions, CvaeOptions options, string directory, IProgressSink? progress = null)
+    public static (ConditionalVae Model, CvaeHistory History) FitOrLoad(Tensor images, Tensor conditions, CvaeOptions options, ModelCache? cache = null, IProgressSink? progress = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(conditions);
-        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        ArgumentNullException.ThrowIfNull(options);
         options = options.Validate();
+        cache ??= new ModelCache();
         string key = Key(images, conditions, options);
-        string weights = Path.Combine(directory, $"{key}.bin"), record = Path.Combine(directory, $"{key}.json");
-        if (File.Exists(weights) && File.Exists(record))
-        {
-            var model = new ConditionalVae(images.shape.Skip(1).ToArray(), (int)conditions.shape[1], options);
-            try
+        CvaeHistory? history = null;
+        var entry = cache.GetOrTrain(key,
+            () => new ConditionalVae(images.shape.Skip(1).ToArray(), (int)conditions.shape[1], options),
+            () =>
             {
-                ModelIO.Load(model, weights);
-                var history = JsonSerializer.Deserialize<CvaeHistory>(File.ReadAllText(record))
-                    ?? throw new InvalidDataException($"'{record}' holds no history.");
-                if (history.Loss is null || history.Loss.Length != options.Epochs) throw new InvalidDataException($"'{record}' does not hold {options.Epochs} epochs.");
-                model.eval();
-                return (model, history);
-            }
-            catch (Exception e) when (e is InvalidDataException or JsonException or IOException)
+                var (model, trained) = ConditionalVae.Fit(images, conditions, options, progress);
+                history = trained;
+                return model;
+            },
+            weightsSha256 => new CvaeRecord(key, history!, weightsSha256),
+            r =>
             {
-                model.Dispose();
-                Console.Error.WriteLine($"CVAE cache: entry {key} is unreadable ({e.Message}); retraining.");
-                AtomicFile.TryDelete(weights);
-                AtomicFile.TryDelete(record);
-            }
-        }
-        var (fresh, trained) = ConditionalVae.Fit(images, conditions, options, progress);
-        try
-        {
-            AtomicFile.EnsureWritableDirectory(directory, "The model cache folder (WORKBENCH_MODELS)");
-            ModelIO.Save(fresh, weights);
-            AtomicFile.WriteAllText(record, JsonSerializer.Serialize(trained));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"CVAE cache: could not store entry {key} in '{directory}' ({e.Message}); using the trained model without caching it.");
-        }
-        return (fresh, trained);
+                if (r.History?.Loss is null || r.History.Loss.Length != options.Epochs)
+                    throw new InvalidDataException($"entry {key} does not hold {options.Epochs} epochs of CVAE history.");
+            });
+        return (entry.Model, entry.Record.History);
     }
+
+    sealed record CvaeRecord(string Key, CvaeHistory History, string WeightsSha256) : ICacheRecord;
 
     static string Key(Tensor images, Tensor conditions, CvaeOptions options)
     {

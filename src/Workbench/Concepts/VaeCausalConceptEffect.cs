@@ -20,8 +20,7 @@ public static class VaeCausalConceptEffect
     {
         ArgumentNullException.ThrowIfNull(vae);
         CheckPair(conditionsA, conditionsB);
-        using var g = new torch.Generator((ulong)seed);
-        using var z = torch.randn(new[] { conditionsA.shape[0], (long)vae.LatentSize }, generator: g);
+        using var z = PriorLatents(vae, conditionsA.shape[0], seed);
         return FromLatents(f, vae, z, conditionsA, conditionsB);
     }
 
@@ -35,23 +34,47 @@ public static class VaeCausalConceptEffect
         CheckPair(conditionsA, conditionsB);
         if (images.shape[0] != conditionsA.shape[0])
             throw new ArgumentException($"images must hold one image per condition row ({conditionsA.shape[0]}); got {images.shape[0]}.", nameof(images));
-        using var z = Chunked(images.shape[0], (first, n) =>
+        using var z = PosteriorMeans(vae, images, observedConditions);
+        return FromLatents(f, vae, z, conditionsA, conditionsB);
+    }
+
+    /// <summary>Dec-CaCE's latents: <paramref name="count"/> draws z ~ N(0, I) [count, latent], seeded.</summary>
+    public static Tensor PriorLatents(ConditionalVae vae, long count, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(vae);
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be >= 1.");
+        using var g = new torch.Generator((ulong)seed);
+        return torch.randn(new[] { count, (long)vae.LatentSize }, generator: g);
+    }
+
+    /// <summary>EncDec-CaCE's latents: the posterior mean of each image under its observed conditions [N, latent].</summary>
+    public static Tensor PosteriorMeans(ConditionalVae vae, Tensor images, Tensor observedConditions)
+    {
+        ArgumentNullException.ThrowIfNull(vae);
+        ArgumentNullException.ThrowIfNull(images);
+        return Chunked(images.shape[0], (first, n) =>
         {
             using var noGrad = torch.no_grad();
             return vae.Encode(images.narrow(0, first, n), observedConditions.narrow(0, first, n)).Mu;
         });
-        return FromLatents(f, vae, z, conditionsA, conditionsB);
     }
 
-    static CausalEffect FromLatents(Func<Tensor, Tensor> f, ConditionalVae vae, Tensor z, Tensor conditionsA, Tensor conditionsB)
+    /// <summary>Latents [N, latent] decoded under conditions [N, c] (the images of one intervention), in chunks without gradients.</summary>
+    public static Tensor DecodeAll(ConditionalVae vae, Tensor z, Tensor conditions)
     {
-        Tensor DecodeAll(Tensor conditions) => Chunked(z.shape[0], (first, n) =>
+        ArgumentNullException.ThrowIfNull(vae);
+        ArgumentNullException.ThrowIfNull(z);
+        return Chunked(z.shape[0], (first, n) =>
         {
             using var noGrad = torch.no_grad();
             return vae.Decode(z.narrow(0, first, n), conditions.narrow(0, first, n));
         });
-        using var doA = DecodeAll(conditionsA);
-        using var doB = DecodeAll(conditionsB);
+    }
+
+    static CausalEffect FromLatents(Func<Tensor, Tensor> f, ConditionalVae vae, Tensor z, Tensor conditionsA, Tensor conditionsB)
+    {
+        using var doA = DecodeAll(vae, z, conditionsA);
+        using var doB = DecodeAll(vae, z, conditionsB);
         return CausalConceptEffect.FromInterventions(f, doA, doB);
     }
 

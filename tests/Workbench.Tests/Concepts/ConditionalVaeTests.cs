@@ -2,6 +2,7 @@ using TorchSharp;
 using Workbench.Concepts;
 using Workbench.Data.Synthetic;
 using Workbench.Runtime;
+using Workbench.Training;
 using static TorchSharp.torch;
 
 namespace Workbench.Tests.Concepts;
@@ -57,8 +58,8 @@ public class ConditionalVaeTests
             using var bars = Bars.Generate(100, 0.5, 0.5, seed: 6);
             using var c = bars.Conditions();
             var options = new CvaeOptions { Epochs = 2, Hidden = 16, Seed = 3 };
-            var (first, h1) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, dir);
-            var (second, h2) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, dir);
+            var (first, h1) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, new ModelCache(dir));
+            var (second, h2) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, new ModelCache(dir));
             using var z = torch.randn(5, options.LatentSize);
             using var c5 = c.narrow(0, 0, 5);
             using (first) using (second)
@@ -69,9 +70,9 @@ public class ConditionalVaeTests
             }
             var weights = Directory.GetFiles(dir, "cvae-*.bin").Single();
             File.WriteAllBytes(weights, new byte[] { 1, 2, 3 });
-            var (third, h3) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, dir);
+            var (third, h3) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options, new ModelCache(dir));
             using (third) Assert.Equal(h1.Loss, h3.Loss); // retrained with the same seed
-            var (other, _) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options with { Seed = 4 }, dir);
+            var (other, _) = ConditionalVaeCache.FitOrLoad(bars.Data.Inputs, c, options with { Seed = 4 }, new ModelCache(dir));
             other.Dispose();
             Assert.Equal(2, Directory.GetFiles(dir, "cvae-*.bin").Length);
         }

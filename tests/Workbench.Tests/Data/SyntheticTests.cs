@@ -78,16 +78,25 @@ public class SyntheticTests
     }
 
     [Fact]
-    public void Colored_mnist_tints_digits_with_class_colours()
+    public void Ambiguous_bars_hide_the_orientation_and_fraction_zero_is_the_seeds_bars()
     {
-        using var grey = new TensorDataset(torch.ones(20, 1, 28, 28), torch.arange(20, ScalarType.Int64) % 10, "ones");
-        var (data, colours) = Generators.ColoredMnist(grey, sigma: 0, seed: 6);
-        using (data) using (colours)
-        {
-            Assert.Equal(new long[] { 20, 3, 28, 28 }, data.Inputs.shape);
-            Assert.True(colours[0].equal(colours[10]).all().item<bool>());
-            Assert.False(colours[0].equal(colours[1]).all().item<bool>());
-        }
+        using var plain = Bars.Generate(500, 0.9, 0.1, seed: 12);
+        using var zero = Bars.Generate(500, 0.9, 0.1, seed: 12, ambiguousFraction: 0);
+        Assert.True(plain.Data.Inputs.equal(zero.Data.Inputs).all().item<bool>());
+        Assert.DoesNotContain(zero.Factors, f => f.Ambiguous);
+
+        using var mixed = Bars.Generate(2000, 0.9, 0.1, seed: 12, ambiguousFraction: 0.5);
+        Assert.InRange(mixed.Factors.Count(f => f.Ambiguous) / 2000.0, 0.45, 0.55);
+        // An ambiguous image is the same picture whatever its orientation: only its label differs.
+        var ambiguous = mixed.Factors.Where(f => f.Ambiguous).Take(20).ToList();
+        using var asIs = Bars.Render(ambiguous, 28);
+        using var flipped = Bars.Render(ambiguous.Select(f => f with { Vertical = !f.Vertical }).ToList(), 28);
+        Assert.True(asIs.equal(flipped).all().item<bool>());
+        Assert.Equal(Bars.AmbiguousSide * Bars.AmbiguousSide, asIs[0].sum().item<float>());
+        // The colour counterfactual still changes only the colour.
+        using var swapped = mixed.Counterfactual();
+        Assert.True(swapped.sum(1).equal(mixed.Data.Inputs.sum(1)).all().item<bool>());
+        Assert.Equal("ambiguousFraction", Assert.Throws<ArgumentOutOfRangeException>(() => Bars.Generate(10, 0.5, 0.5, 0, ambiguousFraction: 1.5)).ParamName);
     }
 
     [Fact]

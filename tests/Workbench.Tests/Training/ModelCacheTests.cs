@@ -241,6 +241,68 @@ public class ModelCacheTests
         Directory.Delete(dir, true);
     }
 
+    [Fact]
+    public void The_cache_never_deletes_files_it_does_not_own()
+    {
+        // Cached CVAEs were once seen disappearing: whatever the cache does — train, reload, retrain a corrupt
+        // entry, for classifiers and CVAEs in one folder — every file that is not that key's entry stays as it was.
+        var dir = Directory.CreateTempSubdirectory("modelcache").FullName;
+        try
+        {
+            var foreign = new Dictionary<string, string>
+            {
+                ["cvae-0123456789abcdef01234567.bin"] = "another CVAE's weights",
+                ["cvae-0123456789abcdef01234567.json"] = "{\"Sha256\":\"x\",\"Record\":{}}",
+                ["0123456789abcdef01234567.bin"] = "another classifier's weights",
+                ["0123456789abcdef01234567.json"] = "another classifier's record",
+                ["notes.txt"] = "a user's file",
+                ["model.bin.bak"] = "a backup",
+                [$"other.bin.{Environment.ProcessId}.0a1b2c.tmp"] = "a live writer's temporary file",
+            };
+            foreach (var (name, text) in foreign) File.WriteAllText(Path.Combine(dir, name), text);
+            Directory.CreateDirectory(Path.Combine(dir, "sub"));
+            File.WriteAllText(Path.Combine(dir, "sub", "x.bin"), "nested");
+            var cache = new ModelCache(dir);
+
+            using var train = TrainingFixtures.HalfBrightness(64, seed: 31);
+            var first = cache.GetOrTrain(Spec, train, null, Options);
+            first.Model.Dispose();
+            File.WriteAllBytes(first.WeightsPath, new byte[] { 1, 2, 3 }); // corrupt: deleted and retrained
+            cache.GetOrTrain(Spec, train, null, Options).Model.Dispose();
+            cache.GetOrTrain(Spec, train, null, Options).Model.Dispose();
+
+            using var images = torch.rand(40, 1, 4, 4, generator: new torch.Generator(32));
+            using var conditions = torch.eye(2).repeat(20, 1);
+            var cvaeOptions = new Workbench.Concepts.CvaeOptions { Epochs = 1, Hidden = 8, Seed = 1 };
+            Workbench.Concepts.ConditionalVaeCache.FitOrLoad(images, conditions, cvaeOptions, cache).Model.Dispose();
+            var cvaeWeights = Directory.GetFiles(dir, "cvae-*.bin").Single(f => !f.Contains("0123456789abcdef01234567"));
+            File.WriteAllText(Path.ChangeExtension(cvaeWeights, ".json"), "not json"); // corrupt record: deleted and retrained
+            Workbench.Concepts.ConditionalVaeCache.FitOrLoad(images, conditions, cvaeOptions, cache).Model.Dispose();
+            Workbench.Concepts.ConditionalVaeCache.FitOrLoad(images, conditions, cvaeOptions, cache).Model.Dispose();
+
+            foreach (var (name, text) in foreign)
+                Assert.Equal(text, File.ReadAllText(Path.Combine(dir, name)));
+            Assert.Equal("nested", File.ReadAllText(Path.Combine(dir, "sub", "x.bin")));
+            // Its own entries are there, one per key: the classifier's and the CVAE's, each weights + record.
+            Assert.True(File.Exists(first.WeightsPath) && File.Exists(Path.ChangeExtension(first.WeightsPath, ".json")));
+            Assert.True(File.Exists(cvaeWeights) && File.Exists(Path.ChangeExtension(cvaeWeights, ".json")));
+            Assert.Equal(foreign.Count + 4, Directory.GetFiles(dir).Length);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void A_key_that_is_not_a_plain_file_name_is_refused()
+    {
+        var cache = new ModelCache(Directory.CreateTempSubdirectory("modelcache").FullName);
+        foreach (var key in new[] { "../escape", "a/b", "x.tmp", " " })
+            Assert.Equal("key", Assert.Throws<ArgumentException>(() => cache.GetOrTrain<nn.Module<Tensor, Tensor>, ProbeRecord>(key,
+                () => nn.Linear(1, 1), () => nn.Linear(1, 1), sha => new ProbeRecord(key, sha))).ParamName);
+        Directory.Delete(cache.Directory, true);
+    }
+
+    sealed record ProbeRecord(string Key, string WeightsSha256) : ICacheRecord;
+
     internal static int DeadPid()
     {
         for (int pid = 4_000_000; ; pid--)

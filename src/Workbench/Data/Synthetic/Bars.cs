@@ -3,8 +3,11 @@ using static TorchSharp.torch;
 
 namespace Workbench.Data.Synthetic;
 
-/// <summary>The latent factors of a BARS image: everything needed to render it again.</summary>
-public sealed record BarsFactors(bool Vertical, bool Green, int Position, int Thickness);
+/// <summary>
+/// The latent factors of a BARS image: everything needed to render it again. An <paramref name="Ambiguous"/> image
+/// shows a square instead of a bar (its orientation cannot be seen; the label is still <paramref name="Vertical"/>).
+/// </summary>
+public sealed record BarsFactors(bool Vertical, bool Green, int Position, int Thickness, bool Ambiguous = false);
 
 /// <summary>BARS images with their factors; <see cref="Counterfactual"/> re-renders them with only the colour switched.</summary>
 public sealed record BarsSet(TensorDataset Data, IReadOnlyList<BarsFactors> Factors, int Size) : IDisposable
@@ -41,12 +44,23 @@ public sealed record BarsSet(TensorDataset Data, IReadOnlyList<BarsFactors> Fact
 /// </summary>
 public static class Bars
 {
-    public static BarsSet Generate(int count, double pGreenGivenVertical, double pGreenGivenHorizontal, int seed, int size = 28)
+    /// <summary>The side of an ambiguous image's square.</summary>
+    public const int AmbiguousSide = 6;
+
+    /// <summary>
+    /// <paramref name="ambiguousFraction"/> of the images (0 by default: the seed's BARS) show a square of side 6 instead
+    /// of a bar — their orientation is invisible, so a classifier can only guess, and the colour is the one cue it has.
+    /// This is our variant, not the paper's: with unambiguous bars the shape predicts the label perfectly and a CNN
+    /// never needs the colour (GT-CaCE = 0 in every setting); with ambiguous images it pays to read the colour.
+    /// </summary>
+    public static BarsSet Generate(int count, double pGreenGivenVertical, double pGreenGivenHorizontal, int seed, int size = 28, double ambiguousFraction = 0)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be >= 1.");
         CheckProbability(pGreenGivenVertical, nameof(pGreenGivenVertical));
         CheckProbability(pGreenGivenHorizontal, nameof(pGreenGivenHorizontal));
         if (size < 8) throw new ArgumentOutOfRangeException(nameof(size), size, "size must be >= 8.");
+        if (!(ambiguousFraction >= 0 && ambiguousFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(ambiguousFraction), ambiguousFraction, "ambiguousFraction must be a fraction in [0, 1].");
         var rng = new Random(seed);
         var factors = new List<BarsFactors>(count);
         for (int i = 0; i < count; i++)
@@ -54,10 +68,13 @@ public static class Bars
             bool vertical = rng.Next(2) == 1;
             bool green = rng.NextDouble() < (vertical ? pGreenGivenVertical : pGreenGivenHorizontal);
             int thickness = 2 + rng.Next(3);
-            factors.Add(new BarsFactors(vertical, green, rng.Next(1, size - thickness - 1), thickness));
+            int position = rng.Next(1, size - thickness - 1);
+            // Drawn only when asked for, so that the seed's BARS (fraction 0) keeps its random sequence.
+            bool ambiguous = ambiguousFraction > 0 && rng.NextDouble() < ambiguousFraction;
+            factors.Add(new BarsFactors(vertical, green, ambiguous ? 2 + position % (size - AmbiguousSide - 3) : position, thickness, ambiguous));
         }
         var labels = torch.tensor(factors.Select(f => f.Vertical ? 1L : 0L).ToArray());
-        return new BarsSet(new TensorDataset(Render(factors, size), labels, $"bars-{count}-{pGreenGivenVertical:R}-{pGreenGivenHorizontal:R}-{seed}", 2), factors, size);
+        return new BarsSet(new TensorDataset(Render(factors, size), labels, $"bars-{count}-{pGreenGivenVertical:R}-{pGreenGivenHorizontal:R}-{seed}{(ambiguousFraction > 0 ? FormattableString.Invariant($"-ambiguous{ambiguousFraction:R}") : "")}", 2), factors, size);
     }
 
     /// <summary>Renders factors as float32 RGB images [N, 3, size, size] in [0, 1].</summary>
@@ -69,6 +86,13 @@ public static class Bars
             var f = factors[n];
             int channel = f.Green ? 1 : 0;
             int offset = (n * 3 + channel) * size * size;
+            if (f.Ambiguous)
+            {
+                // A square at (Position, Position): the same picture for either orientation.
+                for (int row = f.Position; row < f.Position + AmbiguousSide; row++)
+                    for (int col = f.Position; col < f.Position + AmbiguousSide; col++) pixels[offset + row * size + col] = 1f;
+                continue;
+            }
             for (int a = f.Position; a < f.Position + f.Thickness; a++)
                 for (int b = 2; b < size - 2; b++)
                 {

@@ -88,25 +88,6 @@ public static class Generators
     }
 
     /// <summary>
-    /// Colored-MNIST (Goyal et al., 2019; seed 003): each digit tinted with its class's colour (ten hues
-    /// around the colour wheel) plus N(0, σ²) noise per channel, so colour and digit are confounded
-    /// with strength set by σ. Returns RGB images [N, 3, H, W] and the colour actually used [N, 3].
-    /// </summary>
-    public static (TensorDataset Data, Tensor Colours) ColoredMnist(TensorDataset mnist, double sigma, int seed)
-    {
-        if (!(sigma >= 0)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "sigma must be >= 0.");
-        if (mnist.Inputs.dim() != 4 || mnist.Inputs.shape[1] != 1)
-            throw new ArgumentException($"mnist must hold grey images [N, 1, H, W]; got [{string.Join(", ", mnist.Inputs.shape)}].", nameof(mnist));
-        using var scope = torch.NewDisposeScope();
-        var palette = torch.tensor(Enumerable.Range(0, 10).SelectMany(c => HueToRgb(c / 10.0)).ToArray(), new long[] { 10, 3 });
-        using var g = new torch.Generator((ulong)seed);
-        var colours = (palette.index_select(0, mnist.Labels) + torch.randn(new long[] { mnist.Count, 3 }, generator: g) * sigma).clamp(0, 1);
-        var images = mnist.Inputs * colours.unsqueeze(-1).unsqueeze(-1);
-        return (new TensorDataset(images.MoveToOuterDisposeScope(), mnist.Labels.clone().MoveToOuterDisposeScope(), $"colored-{mnist.Name}-{sigma:R}-{seed}", mnist.Classes),
-            colours.MoveToOuterDisposeScope());
-    }
-
-    /// <summary>
     /// The localisation set of E4: each image of <paramref name="source"/> pasted at a seeded random place in a larger
     /// canvas of uniform noise in [0, <paramref name="noise"/>] (pixel = max(noise, digit)). The label is the digit's; the
     /// mask [N, 1, S, S] is 1 on the pasted square, the object's bounding box — the ground truth of the pointing game and
@@ -136,13 +117,5 @@ public static class Generators
         }
         return new ObjectCanvas(new TensorDataset(canvas.MoveToOuterDisposeScope(), source.Labels.clone().MoveToOuterDisposeScope(),
             $"{source.Name}-canvas{canvasSize}-{noise:R}-{seed}", source.Classes), masks.MoveToOuterDisposeScope());
-    }
-
-    static float[] HueToRgb(double hue)
-    {
-        // HSV with S = V = 1.
-        double h = hue * 6, x = 1 - Math.Abs(h % 2 - 1);
-        (double r, double g, double b) = ((int)h) switch { 0 => (1.0, x, 0.0), 1 => (x, 1.0, 0.0), 2 => (0.0, 1.0, x), 3 => (0.0, x, 1.0), 4 => (x, 0.0, 1.0), _ => (1.0, 0.0, x) };
-        return new[] { (float)r, (float)g, (float)b };
     }
 }

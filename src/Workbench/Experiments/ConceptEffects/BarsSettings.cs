@@ -26,8 +26,8 @@ public sealed record BarsSetting(double PercentRedHorizontal, double PercentRedV
         }
     }
 
-    /// <summary>BARS images of this setting (label = orientation, concept = colour, confounded as the setting says).</summary>
-    public BarsSet Generate(int count, int seed) => Bars.Generate(count, PGreenGivenVertical, PGreenGivenHorizontal, seed);
+    /// <summary>BARS images of this setting (label = orientation, concept = colour, confounded as the setting says); <paramref name="ambiguousFraction"/>: see <see cref="Bars.Generate"/>.</summary>
+    public BarsSet Generate(int count, int seed, double ambiguousFraction = 0) => Bars.Generate(count, PGreenGivenVertical, PGreenGivenHorizontal, seed, ambiguousFraction: ambiguousFraction);
 }
 
 /// <summary>The seed's Table 1 numbers for one setting (Goyal et al., 2019).</summary>

@@ -36,6 +36,11 @@ public sealed record ConceptEffectsConfig
     public CvaeOptions Cvae { get; init; } = new() { Epochs = 20 };
     public int CvaeImages { get; init; } = 10_000;
     public int Seed { get; init; }
+    /// <summary>
+    /// Our variant, not the paper's (0 = the paper's BARS): this fraction of the training and test images shows a
+    /// square instead of a bar, so its orientation cannot be seen and the colour is the only cue (<see cref="Bars.Generate"/>).
+    /// </summary>
+    public double AmbiguousFraction { get; init; }
 
     /// <summary>
     /// Under 2 minutes on 2 cores from a cold cache: 2,000 training and 600 test images, 2 epochs, 10 random sets
@@ -56,20 +61,9 @@ public sealed record ConceptEffectsConfig
 
     public ConceptEffectsConfig Validate()
     {
-        static void Check(bool ok, string name, string expected, object actual)
-        {
-            if (!ok) throw new ArgumentOutOfRangeException(name, actual, $"{name} must be {expected}; got {actual}.");
-        }
-        Check(Settings.Count >= 1, nameof(Settings), "at least one setting", Settings.Count);
-        Check(TrainImages >= 10, nameof(TrainImages), ">= 10", TrainImages);
-        Check(TestImages >= 10, nameof(TestImages), ">= 10", TestImages);
-        Check(Epochs >= 1, nameof(Epochs), ">= 1", Epochs);
-        Check(TcavClassInputs >= 1, nameof(TcavClassInputs), ">= 1", TcavClassInputs);
-        Check(ConceptExamples >= 2, nameof(ConceptExamples), ">= 2 (a CAV needs two examples per set)", ConceptExamples);
-        Check(RandomSets >= 2, nameof(RandomSets), ">= 2 (the t-test needs two scores per group)", RandomSets);
-        Check(CvaeImages >= 2, nameof(CvaeImages), ">= 2", CvaeImages);
-        Tcav.Validate();
-        Cvae.Validate();
+        ConceptConfigChecks.Check(Settings.Count >= 1, nameof(Settings), "at least one setting", Settings.Count);
+        ConceptConfigChecks.Check(AmbiguousFraction >= 0 && AmbiguousFraction <= 1, nameof(AmbiguousFraction), "a fraction in [0, 1]", AmbiguousFraction);
+        ConceptConfigChecks.Estimators(TrainImages, TestImages, Epochs, TcavClassInputs, ConceptExamples, RandomSets, CvaeImages, Tcav, Cvae);
         return this;
     }
 }
@@ -109,7 +103,7 @@ public static class ConceptEffectsExperiment
     /// the same orientations, positions and thicknesses; only the colours follow the setting's confounding.
     /// </summary>
     public static (BarsSet Train, BarsSet Test) Data(BarsSetting setting, ConceptEffectsConfig config) =>
-        (setting.Generate(config.TrainImages, config.Seed * 1000 + 1), setting.Generate(config.TestImages, config.Seed * 1000 + 2));
+        (setting.Generate(config.TrainImages, config.Seed * 1000 + 1, config.AmbiguousFraction), setting.Generate(config.TestImages, config.Seed * 1000 + 2, config.AmbiguousFraction));
 
     /// <summary>The setting's CNN, from the model cache or trained now.</summary>
     public static CachedModel Train(BarsSet train, BarsSet test, ConceptEffectsConfig config, IProgressSink? progress = null, ModelCache? cache = null) =>
@@ -162,7 +156,7 @@ public static class ConceptEffectsExperiment
         using var images = train.Data.Inputs.narrow(0, 0, n);
         using var all = train.Conditions();
         using var conditions = all.narrow(0, 0, n);
-        return ConditionalVaeCache.FitOrLoad(images, conditions, config.Cvae with { Seed = config.Seed }, (cache ?? new ModelCache()).Directory, progress);
+        return ConditionalVaeCache.FitOrLoad(images, conditions, config.Cvae with { Seed = config.Seed }, cache, progress);
     }
 
     /// <summary>Dec-CaCE: latents from the prior, orientations as observed in the test set, decoded under do(green) and do(red).</summary>
@@ -231,7 +225,7 @@ public static class ConceptEffectsExperiment
                 results.Add(RunSetting(setting, sets, config, progress, cache));
                 task.Report(results.Count, setting.Label);
             }
-        using var examples = config.Settings[0].Generate(4, config.Seed * 1000 + 2);
+        using var examples = config.Settings[0].Generate(4, config.Seed * 1000 + 2, config.AmbiguousFraction);
         return new ConceptEffectsResult(results, Table(results), ClaimsTable.ToDataFrame(Claims(results)),
             ConceptFigures.Estimators(results), ConceptFigures.Counterfactuals(examples), ConceptFigures.TcavDistributions(results), clock.Elapsed);
     }

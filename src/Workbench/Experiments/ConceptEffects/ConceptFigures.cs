@@ -11,7 +11,7 @@ namespace Workbench.Experiments.ConceptEffects;
 /// <summary>The figures of E6: estimators vs confounding, images with their counterfactuals, TCAV score distributions.</summary>
 public static class ConceptFigures
 {
-    static GenericChart Titled(string title, GenericChart chart) =>
+    internal static GenericChart Titled(string title, GenericChart chart) =>
         Plotly.NET.Chart.withTitle(title, Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(chart);
 
     static Optional<T> Some<T>(T value) => new(value, true);
