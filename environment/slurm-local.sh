@@ -72,6 +72,8 @@ CONF
 }
 
 start() {
+  # The daemons run as root (SlurmUser=root, munged --force): a one-machine test cluster, not a shared one.
+  if [ "$(id -u)" != 0 ]; then echo "slurm-local: the local cluster runs its daemons as root; run this as root (or use a real cluster)" >&2; exit 3; fi
   install_packages
   write_config
   export SLURM_CONF="$conf"

@@ -9,7 +9,12 @@ public sealed class SweepMergeCommand : CliCommand
     public override string Name => "sweep merge";
     public override string Summary => "Check every unit of a sweep is done and write the experiment's report (.html, .ipynb, claims)";
     public override IReadOnlyList<(string Name, string Description)> Positionals => [("dir", "The sweep folder made by 'workbench sweep plan'")];
-    public override IReadOnlyList<CliOption> Options => [new("output", "Folder for the report", "dir", "<dir>/merged")];
+    public override IReadOnlyList<CliOption> Options =>
+    [
+        new("output", "Folder for the report", "dir", "<dir>/merged"),
+        new("notebook", "Also run the experiment's notebook in the kernel with SweepDirectory=<dir> (its HTML report and executed .ipynb, rendering the sweep; needs environment/setup.sh)"),
+        new("cell-timeout", "With --notebook: stop a cell after this many minutes", "minutes", "120"),
+    ];
 
     public override int Execute(CliArgs args)
     {
@@ -24,6 +29,21 @@ public sealed class SweepMergeCommand : CliCommand
             Console.WriteLine($"{sweep.Experiment.Name} seed {seed}: {sweep.Manifest.Units.Count(u => u.Seed == seed)} units merged -> {html}");
             Console.WriteLine($"  claims: {holds} of {outcome.Claims.Rows.Count} hold");
         }
-        return 0;
+        if (!args.Has("notebook")) return 0;
+        // The notebook renders the sweep only when the sweep's config is the notebook's own (its preset and seed): it refuses others.
+        var notebook = Path.GetFullPath(sweep.Experiment.Notebook);
+        if (!File.Exists(notebook)) throw new CliUsageException($"--notebook: '{notebook}' does not exist; run from the repository root");
+        var options = NotebookRunCommand.ParseOptions(args);
+        int code = 0;
+        foreach (var (seed, _) in outcomes)
+        {
+            var run = options with
+            {
+                Quick = !sweep.Manifest.Full, OutputDirectory = Path.Combine(output, outcomes.Count > 1 ? $"notebook-seed{seed}" : "notebook"),
+                Parameters = new Dictionary<string, string> { ["SweepDirectory"] = sweep.Path, ["Seed"] = seed.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            };
+            code = Math.Max(code, NotebookRunCommand.RunAll([notebook], run));
+        }
+        return code;
     }
 }

@@ -37,10 +37,11 @@ public sealed record SweepManifest(string Experiment, bool Full, IReadOnlyDictio
         var units = new List<SweepUnit>();
         foreach (var seed in seeds)
         {
-            object config;
-            try { config = experiment.Config(full, sorted, seed); }
-            catch (ArgumentException e) { throw new SweepInputException(e.Message.Split('\n')[0]); }
-            foreach (var u in experiment.Expand(config))
+            IReadOnlyList<PlannedUnit> planned;
+            // A config the experiment rejects (e.g. an empty λ list) is bad input like an unknown parameter.
+            try { planned = experiment.Expand(experiment.Config(full, sorted, seed)); }
+            catch (ArgumentException e) { throw new SweepInputException(e.Message.Replace($" (Parameter '{e.ParamName}')", "").Split('\n')[0]); }
+            foreach (var u in planned)
             {
                 string identity = $"{experiment.Name}|{(full ? "full" : "quick")}|{string.Join(";", sorted.Select(p => $"{p.Key}={p.Value}"))}|seed={seed}|{u.Unit.GetRawText()}";
                 // Rounded as the file stores it: every process must balance the shards from the same numbers.

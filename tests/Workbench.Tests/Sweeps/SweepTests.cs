@@ -34,6 +34,8 @@ public class SweepTests(ITestOutputHelper output)
             for (int i = shards - 1; i >= 0; i--) sweep.RunShard(i, shards, cache: cache);
             var merged = Assert.Single(sweep.Merge());
             expected ??= InProcess(sweep, cache);
+            // What a notebook's SweepDirectory parameter loads for its own config: the same record.
+            AssertSame(expected, sweep.Experiment.Describe(SweepDirectory.Load<object>(sweep.Path, sweep.Manifest.ConfigFor(sweep.Experiment, 0))));
             AssertSame(expected, merged.Outcome);
             output.WriteLine($"{experiment}, {shards} shard(s): {sweep.Manifest.Units.Count} units merged; same tables, figures and claims as one process");
         }
@@ -88,6 +90,7 @@ public class SweepTests(ITestOutputHelper output)
         Refused(Cli("sweep", "plan", "e9", "--out", Path.Combine(dir, "x")), "unknown experiment 'e9'");
         Refused(Cli("sweep", "plan", "e1", "--param", "Stepz=3", "--out", Path.Combine(dir, "x")), "unknown parameter 'Stepz'");
         Refused(Cli("sweep", "plan", "e1", "--param", "TestImages=many", "--out", Path.Combine(dir, "x")), "expects a Int32, got 'many'");
+        Refused(Cli("sweep", "plan", "e3", "--param", "Seeds=0", "--out", Path.Combine(dir, "x")), "config.Seeds must be >= 1; got 0.");
         Assert.False(Directory.Exists(Path.Combine(dir, "x")));
         Refused(Cli("sweep", "plan", "e1", "--out", sweep.Path), "is not empty");
         Assert.Equal(before, File.ReadAllText(manifest));
@@ -111,6 +114,37 @@ public class SweepTests(ITestOutputHelper output)
         Refused(Cli("sweep", "run", sweep.Path, "--shard-index", "0"), "was changed after planning");
         Refused(Cli("sweep", "merge", sweep.Path), "was changed after planning");
         Assert.False(Directory.Exists(Path.Combine(sweep.Path, "merged")));
+    }
+
+    /// <summary>The three commands end to end, in-process, with two seeds: one report (HTML, executed notebook, claims) per seed.</summary>
+    [Fact]
+    public void Cli_plan_run_merge_with_two_seeds_writes_a_report_per_seed()
+    {
+        var dir = Path.Combine(TempDir("cli"), "sweep");
+        string? previous = Environment.GetEnvironmentVariable("WORKBENCH_MODELS");
+        Environment.SetEnvironmentVariable("WORKBENCH_MODELS", TempDir("cli-models"));
+        try
+        {
+            var plan = new List<string> { "sweep", "plan", "e1", "--seeds", "0,1", "--shards", "2", "--out", dir };
+            foreach (var (k, v) in E1) plan.AddRange(["--param", $"{k}={v}"]);
+            Assert.Equal(0, Cli(plan.ToArray()).Code);
+            var sweep = SweepDirectory.Open(dir);
+            Assert.Equal(2 * 5, sweep.Manifest.Units.Count);
+            Assert.Equal(1, Cli("sweep", "merge", dir).Code); // nothing ran yet
+            Assert.Equal(0, Cli("sweep", "run", dir, "--shard-index", "1").Code);
+            Assert.Equal(0, Cli("sweep", "run", dir, "--shard-index", "0").Code);
+            Assert.Equal(0, Cli("sweep", "merge", dir).Code);
+            foreach (var seed in new[] { 0, 1 })
+                foreach (var ext in new[] { "html", "ipynb", "claims.csv" })
+                    Assert.True(File.Exists(Path.Combine(dir, "merged", $"01-interpretation-generalization-seed{seed}.{ext}")), $"seed {seed} .{ext}");
+            var html = File.ReadAllText(Path.Combine(dir, "merged", "01-interpretation-generalization-seed1.html"));
+            Assert.Contains("holds", html);
+            Assert.Contains("sweep plan interpretation-generalization", html); // the provenance says how to reproduce it
+            var seeds = sweep.Merge();
+            Assert.Equal(new[] { 0, 1 }, seeds.Select(s => s.Seed));
+            Assert.NotEqual(seeds[0].Outcome.Claims.Columns["measured"][0], seeds[1].Outcome.Claims.Columns["measured"][0]); // other seeds, other numbers
+        }
+        finally { Environment.SetEnvironmentVariable("WORKBENCH_MODELS", previous); }
     }
 
     [Fact]
