@@ -7,6 +7,14 @@ cd "$root"
 bash environment/setup.sh || exit 1
 # Datasets are fetched once into the cache ($WORKBENCH_DATA, default data/cache) before the tests.
 ./workbench data fetch all || exit 1
+# The Slurm integration test (tests/Workbench.Tests/Sweeps/SlurmSweepTests.cs) submits to a single-node cluster on this
+# machine: start it (installs slurm-wlm and munge with apt when missing) and stop it afterwards if we started it. Where
+# Slurm cannot be had (no apt, not root) the test prints that it is skipped and why.
+slurm_started=0
+if ! bash environment/slurm-local.sh running 2>/dev/null; then
+  if bash environment/slurm-local.sh start; then slurm_started=1; else echo "test: no local Slurm cluster (exit $?); the Slurm sweep test will say it is skipped" >&2; fi
+fi
+trap '[ "$slurm_started" = 1 ] && bash environment/slurm-local.sh stop >/dev/null 2>&1' EXIT
 
 
 

@@ -216,6 +216,17 @@ public static class CliApp
         {
             return match.Command.Execute(CliArgs.Parse(match.Command, rest));
         }
+        catch (Workbench.Sweeps.SweepInputException e)
+        {
+            // Bad input to a sweep (unknown experiment or parameter, edited manifest, shard out of range, foreign results): nothing was written.
+            stderr.WriteLine($"workbench: error: {OneLine(e.Message)}");
+            return 2;
+        }
+        catch (Workbench.Sweeps.SweepIncompleteException e)
+        {
+            stderr.WriteLine($"workbench: error: {OneLine(e.Message)}");
+            return 1;
+        }
         catch (CliUsageException e)
         {
             stderr.WriteLine($"workbench: error: {e.Message} (see 'workbench {match.Command.Name} --help')");

@@ -39,6 +39,9 @@ public sealed class NotebookDocument
     public JsonObject Metadata { get; private set; } = DefaultMetadata();
     public string Path { get; private set; } = "";
 
+    /// <summary>A new, empty document that will be written to <paramref name="path"/> (its name titles the HTML report).</summary>
+    public static NotebookDocument Create(string path) => new() { Path = path };
+
     public static JsonObject DefaultMetadata() => new()
     {
         ["kernelspec"] = new JsonObject { ["display_name"] = ".NET (C#)", ["language"] = "C#", ["name"] = ".net-csharp" },

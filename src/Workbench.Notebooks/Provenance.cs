@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace Workbench.Notebooks;
@@ -32,16 +31,5 @@ public static class Provenance
     /// <summary>Single-quoted for a POSIX shell when it holds anything but safe characters.</summary>
     static string Quote(string text) => System.Text.RegularExpressions.Regex.IsMatch(text, @"^[A-Za-z0-9_./=:+-]+$") ? text : $"'{text.Replace("'", "'\\''")}'";
 
-    internal static string GitCommit()
-    {
-        try
-        {
-            var p = Process.Start(new ProcessStartInfo("git", "rev-parse --short HEAD") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false });
-            if (p is null) return "unknown";
-            var commit = p.StandardOutput.ReadToEnd().Trim();
-            p.WaitForExit();
-            return p.ExitCode == 0 && commit.Length > 0 ? commit : "unknown";
-        }
-        catch (System.ComponentModel.Win32Exception) { return "unknown (git not installed)"; }
-    }
+    internal static string GitCommit() => Workbench.Runtime.GitInfo.Head();
 }

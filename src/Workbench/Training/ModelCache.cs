@@ -83,7 +83,7 @@ public sealed class ModelCache
                 if (r.Epochs is null || r.Epochs.Count == 0 || r.Epochs.Any(e => e is null))
                     throw new InvalidDataException($"entry {key} has no training history (Epochs missing or empty).");
             });
-        if (trained is null)
+        if (trained is null || entry.FromCache) // loaded, or another writer stored the entry first: its history, not ours
         {
             var h = new TrainingHistory(entry.Record.Epochs);
             trained = new TrainResult(h, h.Last.TestLoss, h.Last.TestAccuracy, h.TotalSeconds);
@@ -114,25 +114,7 @@ public sealed class ModelCache
         string weights = Path.Combine(Directory, $"{key}.bin"), record = Path.Combine(Directory, $"{key}.json");
         AtomicFile.CleanStale(Directory);
 
-        if (File.Exists(weights) && File.Exists(record))
-        {
-            var model = build();
-            try
-            {
-                ModelIO.Load(model, weights);
-                var stored = ReadRecord<TRecord>(record, key, weights);
-                check?.Invoke(stored);
-                model.eval();
-                return (model, stored, true, weights);
-            }
-            catch (Exception e) when (e is InvalidDataException or JsonException or IOException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException)
-            {
-                model.Dispose();
-                Console.Error.WriteLine($"model cache: entry {key} is unreadable ({e.Message}); retraining.");
-                AtomicFile.TryDelete(weights);
-                AtomicFile.TryDelete(record);
-            }
-        }
+        if (TryLoad(key, weights, record, build, check, deleteIfBad: true) is { } cached) return cached;
         // Where the trained model goes is checked before training, not after: a model that cannot be
         // stored would otherwise cost the whole training run and then be lost.
         foreach (var path in new[] { weights, record })
@@ -141,6 +123,14 @@ public sealed class ModelCache
         AtomicFile.EnsureWritableDirectory(Directory, "The model cache folder (WORKBENCH_MODELS)");
 
         var fresh = train();
+        // Another process may have stored this entry while we trained (two shards of a sweep, two notebooks on one cache):
+        // the first complete entry wins and later writers reuse it, so every user of the key gets the same weights even
+        // where training is not bitwise reproducible (another thread count or CPU). A bad entry is left to its writer.
+        if (TryLoad(key, weights, record, build, check, deleteIfBad: false) is { } stored)
+        {
+            fresh.Dispose();
+            return stored;
+        }
         try
         {
             ModelIO.Save(fresh, weights);
@@ -157,6 +147,33 @@ public sealed class ModelCache
             AtomicFile.TryDelete(weights);
             AtomicFile.TryDelete(record);
             return (fresh, describe(""), false, weights);
+        }
+    }
+
+    /// <summary>The entry's model and record when both files are there and pass their checks, else null (a bad entry —
+    /// only its own two files — is deleted when <paramref name="deleteIfBad"/>, to be retrained).</summary>
+    static (TModel Model, TRecord Record, bool FromCache, string WeightsPath)? TryLoad<TModel, TRecord>(string key, string weights, string record,
+        Func<TModel> build, Action<TRecord>? check, bool deleteIfBad)
+        where TModel : nn.Module where TRecord : class, ICacheRecord
+    {
+        if (!File.Exists(weights) || !File.Exists(record)) return null;
+        var model = build();
+        try
+        {
+            ModelIO.Load(model, weights);
+            var stored = ReadRecord<TRecord>(record, key, weights);
+            check?.Invoke(stored);
+            model.eval();
+            return (model, stored, true, weights);
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or IOException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException)
+        {
+            model.Dispose();
+            if (!deleteIfBad) return null;
+            Console.Error.WriteLine($"model cache: entry {key} is unreadable ({e.Message}); retraining.");
+            AtomicFile.TryDelete(weights);
+            AtomicFile.TryDelete(record);
+            return null;
         }
     }
 

@@ -37,6 +37,34 @@ public class ModelCacheTests
         Directory.Delete(dir, true);
     }
 
+    /// <summary>
+    /// Issue #18: two writers of one key (two sweep shards): the one that finishes second finds the entry stored meanwhile and
+    /// reuses it instead of replacing it, so both hand out the same weights — even when its own training gave other weights.
+    /// </summary>
+    [Fact]
+    public void A_writer_that_finishes_second_reuses_the_entry_stored_meanwhile()
+    {
+        var dir = Directory.CreateTempSubdirectory("modelcache").FullName;
+        using var train = TrainingFixtures.HalfBrightness(128, seed: 11);
+        using var test = TrainingFixtures.HalfBrightness(64, seed: 12);
+        CachedModel? first = null;
+        // The other writer's network starts from other weights, so the two trainings differ.
+        static void OtherStart(nn.Module<Tensor, Tensor> m) { using var g = torch.no_grad(); foreach (var p in m.parameters()) p.fill_(0.01); }
+        // While this writer is about to train, the other one trains the same key and stores it.
+        void Meanwhile(nn.Module<Tensor, Tensor> m) => first = new ModelCache(dir).GetOrTrain(Spec, train, test, Options, initialize: OtherStart, initializationKey: "same");
+        var second = new ModelCache(dir).GetOrTrain(Spec, train, test, Options, initialize: Meanwhile, initializationKey: "same");
+        using (first!.Model) using (second.Model)
+        {
+            Assert.False(first.FromCache);
+            Assert.True(second.FromCache);
+            Assert.Equal(first.Key, second.Key);
+            Assert.Equal(Outputs(first.Model, test.Inputs), Outputs(second.Model, test.Inputs));
+            using var again = new ModelCache(dir).GetOrTrain(Spec, train, test, Options, initialize: OtherStart, initializationKey: "same").Model;
+            Assert.Equal(Outputs(first.Model, test.Inputs), Outputs(again, test.Inputs));
+        }
+        Directory.Delete(dir, true);
+    }
+
     [Fact]
     public void Key_changes_with_seed_data_spec_and_initialization()
     {

@@ -7,6 +7,7 @@ using Workbench.Data;
 using Workbench.Evaluation;
 using Workbench.Models;
 using Workbench.Runtime;
+using Workbench.Sweeps;
 using Workbench.Training;
 using Workbench.Visualization;
 using static TorchSharp.torch;
@@ -65,59 +66,125 @@ public sealed record InterpretationGeneralizationResult(
     DataFrame PerPair, DataFrame Summary, DataFrame Claims, GenericChart ConsistencyVsSplit, GenericChart ConsistencyVsAgreement,
     GenericChart ConsistencyVsSigma, GenericChart ExampleMaps, DataFrame GeneralizationGap, GenericChart GeneralizationGapChart, TimeSpan Duration);
 
+/// <summary>
+/// One independent unit of E1: the network pair of (<see cref="Dataset"/>, <see cref="K"/>, <see cref="Pair"/>) in one
+/// <see cref="Variant"/> ("standard", "spectral-norm", "pretrained") and its maps compared, or ("gap") the generalization gap
+/// of Remark 1 at split factor <see cref="K"/>. Units depend on nothing but the config and their own coordinates (their
+/// seeds are functions of the config's seed and the coordinates), so they may run in any order, on any machine.
+/// </summary>
+public sealed record InterpretationGeneralizationUnit(DatasetName Dataset, string Variant, int K, int Pair)
+{
+    public const string Gap = "gap";
+    public override string ToString() => $"{Workbench.Data.Datasets.CliName(Dataset)} {Variant} k={K}{(Variant == Gap ? "" : $" pair {Pair}")}";
+}
+
+/// <summary>One method's comparison of the two maps of a pair (one row of the per-pair table).</summary>
+public sealed record ConsistencyRow(string Dataset, string Variant, int K, int Pair, long StepsA, long StepsB, string Method, double Spearman, double SpearmanStd, double SpearmanSigned,
+    double TopK, double Ssim, double L2, double Agreement);
+
+/// <summary>One method's interpretation loss to the leave-one-out reference map on training and on test images (Remark 1).</summary>
+public sealed record GapRow(string Dataset, int K, string Method, double Train, double Test);
+
+/// <summary>What the example-maps figure shows (four test images, Grad-CAM and gradient maps of both networks, their predictions), as arrays.</summary>
+public sealed record ExampleMapsData(DatasetName Dataset, int K, StoredTensor Inputs, long[] Labels, long[] PredictedA, long[] PredictedB,
+    StoredTensor GradCamA, StoredTensor GradCamB, StoredTensor GradientA, StoredTensor GradientB);
+
+/// <summary>What one unit produced: its table rows and, for the unit the figure comes from, the example maps.</summary>
+public sealed record InterpretationGeneralizationUnitResult(IReadOnlyList<ConsistencyRow> Rows, IReadOnlyList<GapRow> Gaps, ExampleMapsData? Examples);
+
 public static class InterpretationGeneralizationExperiment
 {
-    sealed record Row(string Dataset, string Variant, int K, int Pair, long StepsA, long StepsB, string Method, double Spearman, double SpearmanStd, double SpearmanSigned,
-        double TopK, double Ssim, double L2, double Agreement);
-
+    /// <summary>
+    /// The whole protocol in one process: every unit of <see cref="Units"/> in order (<see cref="RunUnit"/>), then
+    /// <see cref="Assemble"/>. A sweep runs the same units on several machines and assembles the same way.
+    /// </summary>
     public static InterpretationGeneralizationResult Run(InterpretationGeneralizationConfig config, IProgressSink? progress = null, ModelCache? cache = null)
     {
         progress ??= NullProgress.Instance;
         cache ??= new ModelCache();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var rows = new List<Row>();
-        var gaps = new List<GapRow>();
-        GenericChart? examples = null;
-        var spec = new ModelSpec("cnn");
-        foreach (var dataset in config.Datasets)
+        using var data = new LoadedDatasets(progress);
+        var results = Units(config).Select(u => RunUnit(config, u, data, progress, cache)).ToList();
+        return Assemble(config, results, clock.Elapsed);
+    }
+
+    /// <summary>The independent units of the protocol, in the order <see cref="Run"/> takes them (that order fixes the tables' row order).</summary>
+    public static IReadOnlyList<InterpretationGeneralizationUnit> Units(InterpretationGeneralizationConfig config)
+    {
+        var units = new List<InterpretationGeneralizationUnit>();
+        for (int d = 0; d < config.Datasets.Count; d++)
         {
-            using var data = Workbench.Data.Datasets.Load(dataset, progress: progress);
-            using var test = data.Test.Take(config.TestImages);
+            var dataset = config.Datasets[d];
             foreach (var k in config.SplitFactors)
-                for (int pair = 0; pair < config.Pairs; pair++)
-                {
-                    var (a, b) = TrainPair(cache, spec, data.Train, data.Test, k, pair, config, progress, init: null, initKey: null);
-                    using (a.Model) using (b.Model)
-                    {
-                        rows.AddRange(Compare(Workbench.Data.Datasets.CliName(dataset), "standard", k, pair, a, b, test, config));
-                        if (pair == 0 && examples is null && k == config.SplitFactors.Max() && dataset == config.Datasets[0])
-                            examples = ExampleMaps(a.Model, b.Model, test, k, dataset);
-                    }
-                }
+                for (int pair = 0; pair < config.Pairs; pair++) units.Add(new(dataset, "standard", k, pair));
             int kv = config.VariantSplitFactor;
-            if (config.Datasets.ToList().IndexOf(dataset) < config.GapDatasets)
-                gaps.AddRange(GeneralizationGapOf(cache, spec, data.Train, test, kv, config, progress, Workbench.Data.Datasets.CliName(dataset)));
-            bool variants = config.Datasets.ToList().IndexOf(dataset) < config.VariantDatasets;
-            if (config.SpectralNormVariant && variants)
+            if (d < config.GapDatasets) units.Add(new(dataset, InterpretationGeneralizationUnit.Gap, kv, 0));
+            bool variants = d < config.VariantDatasets;
+            if (config.SpectralNormVariant && variants) units.Add(new(dataset, "spectral-norm", kv, 0));
+            if (config.PretrainedVariant && variants) units.Add(new(dataset, "pretrained", kv, 0));
+        }
+        return units;
+    }
+
+    /// <summary>Runs one unit: trains (or reads from the cache) its networks and measures them.</summary>
+    public static InterpretationGeneralizationUnitResult RunUnit(InterpretationGeneralizationConfig config, InterpretationGeneralizationUnit unit,
+        LoadedDatasets datasets, IProgressSink? progress = null, ModelCache? cache = null)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        progress ??= NullProgress.Instance;
+        cache ??= new ModelCache();
+        var spec = new ModelSpec("cnn");
+        var dataset = unit.Dataset;
+        var data = datasets.Get(dataset);
+        using var test = data.Test.Take(config.TestImages);
+        string name = Workbench.Data.Datasets.CliName(dataset);
+        switch (unit.Variant)
+        {
+            case "standard":
             {
-                var (a, b) = TrainPair(cache, spec with { SpectralNorm = true }, data.Train, data.Test, kv, 0, config, progress, null, null);
-                using (a.Model) using (b.Model) rows.AddRange(Compare(Workbench.Data.Datasets.CliName(dataset), "spectral-norm", kv, 0, a, b, test, config));
+                var (a, b) = TrainPair(cache, spec, data.Train, data.Test, unit.K, unit.Pair, config, progress, init: null, initKey: null);
+                using (a.Model) using (b.Model)
+                {
+                    var rows = Compare(name, "standard", unit.K, unit.Pair, a, b, test, config).ToList();
+                    bool showsExamples = unit.Pair == 0 && unit.K == config.SplitFactors.Max() && dataset == config.Datasets[0];
+                    return new(rows, [], showsExamples ? ExampleMapsOf(a.Model, b.Model, test, unit.K, dataset) : null);
+                }
             }
-            if (config.PretrainedVariant && variants)
+            case InterpretationGeneralizationUnit.Gap:
+                return new([], GeneralizationGapOf(cache, spec, data.Train, test, unit.K, config, progress, name).ToList(), null);
+            case "spectral-norm":
+            {
+                var (a, b) = TrainPair(cache, spec with { SpectralNorm = true }, data.Train, data.Test, unit.K, unit.Pair, config, progress, null, null);
+                using (a.Model) using (b.Model) return new(Compare(name, "spectral-norm", unit.K, unit.Pair, a, b, test, config).ToList(), [], null);
+            }
+            case "pretrained":
             {
                 // Pretrain one network on the other dataset; both networks of the pair start from it.
                 var other = dataset == DatasetName.Mnist ? DatasetName.FashionMnist : DatasetName.Mnist;
-                using var otherData = Workbench.Data.Datasets.Load(other, progress: progress);
+                var otherData = datasets.Get(other);
                 using var pretrainSet = config.PretrainImages > 0 ? otherData.Train.Take(config.PretrainImages) : otherData.Train.Take(otherData.Train.Count);
                 var pretrained = cache.GetOrTrain(spec, pretrainSet, null, config.Training with { Seed = config.Seed + 1000 }, progress);
                 var state = pretrained.Model.state_dict().ToDictionary(kv2 => kv2.Key, kv2 => kv2.Value.detach().clone());
                 pretrained.Model.Dispose();
-                void Init(nn.Module<Tensor, Tensor> m) { using var g = torch.no_grad(); foreach (var (key, value) in m.state_dict()) value.copy_(state[key]); }
-                var (a, b) = TrainPair(cache, spec, data.Train, data.Test, kv, 0, config, progress, Init, $"pretrained:{pretrained.Key}");
-                using (a.Model) using (b.Model) rows.AddRange(Compare(Workbench.Data.Datasets.CliName(dataset), "pretrained", kv, 0, a, b, test, config));
-                foreach (var t in state.Values) t.Dispose();
+                try
+                {
+                    void Init(nn.Module<Tensor, Tensor> m) { using var g = torch.no_grad(); foreach (var (key, value) in m.state_dict()) value.copy_(state[key]); }
+                    var (a, b) = TrainPair(cache, spec, data.Train, data.Test, unit.K, unit.Pair, config, progress, Init, $"pretrained:{pretrained.Key}");
+                    using (a.Model) using (b.Model) return new(Compare(name, "pretrained", unit.K, unit.Pair, a, b, test, config).ToList(), [], null);
+                }
+                finally { foreach (var t in state.Values) t.Dispose(); }
             }
+            default:
+                throw new ArgumentException($"unit.Variant must be standard, spectral-norm, pretrained or {InterpretationGeneralizationUnit.Gap}; got '{unit.Variant}'.", nameof(unit));
         }
+    }
+
+    /// <summary>The experiment's tables, figures and claims from the results of its units, given in the order of <see cref="Units"/>.</summary>
+    public static InterpretationGeneralizationResult Assemble(InterpretationGeneralizationConfig config, IReadOnlyList<InterpretationGeneralizationUnitResult> results, TimeSpan duration)
+    {
+        var rows = results.SelectMany(r => r.Rows).ToList();
+        var gaps = results.SelectMany(r => r.Gaps).ToList();
+        var examples = results.Select(r => r.Examples).FirstOrDefault(e => e is not null);
         var perPair = ToFrame(rows);
         var summary = Summarize(rows);
         var gapFrame = new DataFrame(
@@ -131,11 +198,11 @@ public static class InterpretationGeneralizationExperiment
                 CSharpChart.Column<double, string, string>(values: gaps.Select(g => g.Test), Keys: new Optional<IEnumerable<string>>(gaps.Select(g => $"{g.Dataset} {g.Method}"), true), Name: "test images"),
             }).WithYAxisStyle<double, double, string>(TitleText: "mean squared distance of normalized maps"));
         return new InterpretationGeneralizationResult(perPair, summary, ClaimsTable.ToDataFrame(Claims(rows, config)),
-            ConsistencyVsSplit(rows), ConsistencyVsAgreement(rows), ConsistencyVsSigma(rows), examples ?? CSharpChart.Point<int, int, string>(x: new[] { 0 }, y: new[] { 0 }),
-            gapFrame, gapChart, clock.Elapsed);
+            ConsistencyVsSplit(rows), ConsistencyVsAgreement(rows), ConsistencyVsSigma(rows),
+            examples is null ? CSharpChart.Point<int, int, string>(x: new[] { 0 }, y: new[] { 0 }) : ExampleMapsFigure(examples),
+            gapFrame, gapChart, duration);
     }
 
-    sealed record GapRow(string Dataset, int K, string Method, double Train, double Test);
 
     /// <summary>
     /// Remark 1 of the seed's revision: the interpretation loss of a network relative to a reference
@@ -220,7 +287,7 @@ public static class InterpretationGeneralizationExperiment
         return list;
     }
 
-    static IEnumerable<Row> Compare(string dataset, string variant, int k, int pair, CachedModel trainedA, CachedModel trainedB, TensorDataset test, InterpretationGeneralizationConfig config)
+    static IEnumerable<ConsistencyRow> Compare(string dataset, string variant, int k, int pair, CachedModel trainedA, CachedModel trainedB, TensorDataset test, InterpretationGeneralizationConfig config)
     {
         var (a, b) = (trainedA.Model, trainedB.Model);
         double agreement = ModelMetrics.PredictionAgreement(a, b, test.Inputs);
@@ -232,13 +299,13 @@ public static class InterpretationGeneralizationExperiment
             var ma = make(a).Attribute(test.Inputs, target).Map;
             var mb = make(b).Attribute(test.Inputs, target).Map;
             var spearman = SpearmanRankCorrelation.Evaluate(ma, mb, absolute: true);
-            yield return new Row(dataset, variant, k, pair, trainedA.Result.Steps, trainedB.Result.Steps, name, spearman.Mean, spearman.Std,
+            yield return new ConsistencyRow(dataset, variant, k, pair, trainedA.Result.Steps, trainedB.Result.Steps, name, spearman.Mean, spearman.Std,
                 SpearmanRankCorrelation.Evaluate(ma, mb, absolute: false).Mean,
                 TopKIntersection.Evaluate(ma, mb, 0.1).Mean, Ssim.Evaluate(ma, mb).Mean, NormalizedL2Distance.Evaluate(ma, mb).Mean, agreement);
         }
     }
 
-    static DataFrame ToFrame(List<Row> rows) => new(
+    static DataFrame ToFrame(List<ConsistencyRow> rows) => new(
         new StringDataFrameColumn("dataset", rows.Select(r => r.Dataset)),
         new StringDataFrameColumn("variant", rows.Select(r => r.Variant)),
         new Int32DataFrameColumn("k", rows.Select(r => r.K)),
@@ -253,7 +320,7 @@ public static class InterpretationGeneralizationExperiment
         new DoubleDataFrameColumn("l2_unit", rows.Select(r => r.L2)),
         new DoubleDataFrameColumn("prediction_agreement", rows.Select(r => r.Agreement)));
 
-    static DataFrame Summarize(List<Row> rows)
+    static DataFrame Summarize(List<ConsistencyRow> rows)
     {
         var groups = rows.GroupBy(r => (r.Dataset, r.Variant, r.K, r.Method)).OrderBy(g => g.Key.Dataset).ThenBy(g => g.Key.Variant).ThenBy(g => g.Key.K).ToList();
         return new DataFrame(
@@ -269,11 +336,11 @@ public static class InterpretationGeneralizationExperiment
             new DoubleDataFrameColumn("prediction_agreement", groups.Select(g => g.Average(r => r.Agreement))));
     }
 
-    static IEnumerable<Claim> Claims(List<Row> rows, InterpretationGeneralizationConfig c)
+    static IEnumerable<Claim> Claims(List<ConsistencyRow> rows, InterpretationGeneralizationConfig c)
     {
         var std = rows.Where(r => r.Variant == "standard").ToList();
         int kMin = c.SplitFactors.Min(), kMax = c.SplitFactors.Max();
-        double Mean(IEnumerable<Row> rs, Func<Row, double>? measure = null) => rs.Select(measure ?? (r => r.Spearman)).DefaultIfEmpty(double.NaN).Average();
+        double Mean(IEnumerable<ConsistencyRow> rs, Func<ConsistencyRow, double>? measure = null) => rs.Select(measure ?? (r => r.Spearman)).DefaultIfEmpty(double.NaN).Average();
         // 1. Consistency rises with k^-1: larger training sets (small k) give higher consistency, for most methods.
         var methods = std.Select(r => r.Method).Distinct().ToList();
         var rises = methods.Select(m => (m, small: Mean(std.Where(r => r.Method == m && r.K == kMin)), large: Mean(std.Where(r => r.Method == m && r.K == kMax)))).ToList();
@@ -291,7 +358,7 @@ public static class InterpretationGeneralizationExperiment
             string.Join("; ", gaps.Select(g => $"{g.Key.Dataset} k={g.Key.K}: agreement − ρ = {g.gap:F2}")), "maps disagree far more than predictions (Fig. 1b)", gaps.All(g => g.gap > 0.2));
         // 3. Theorem 2 bounds the (L2) error of normalized maps, which falls with σ: judged on the unit-L2 distance of the signed
         //    normalized maps (falls) and the signed Spearman (rises); the absolute-map Spearman is reported beside, not judged.
-        List<double> BySigma(Func<Row, double> measure) =>
+        List<double> BySigma(Func<ConsistencyRow, double> measure) =>
             c.SmoothGradSigmas.OrderBy(s => s).Select(s => Mean(std.Where(r => r.Method == $"SmoothGrad σ={s:G2}"), measure)).ToList();
         var (l2, signed, absolute) = (BySigma(r => r.L2), BySigma(r => r.SpearmanSigned), BySigma(r => r.Spearman));
         static string Path(List<double> v) => string.Join(" → ", v.Select(x => x.ToString("F3")));
@@ -307,7 +374,7 @@ public static class InterpretationGeneralizationExperiment
             yield return new Claim($"pretraining on the other dataset raises consistency (k={c.VariantSplitFactor})", $"{Variant("pretrained"):F3} vs {baseline:F3}", "raises (Fig. 2)", Variant("pretrained") > baseline);
     }
 
-    static GenericChart ConsistencyVsSplit(List<Row> rows)
+    static GenericChart ConsistencyVsSplit(List<ConsistencyRow> rows)
     {
         var charts = rows.Where(r => r.Variant == "standard").GroupBy(r => (r.Dataset, r.Method)).Select(g =>
         {
@@ -327,7 +394,7 @@ public static class InterpretationGeneralizationExperiment
 
     static double StdDev(IEnumerable<double> xs) => new MetricResult("spearman", xs.ToArray()).Std;
 
-    static GenericChart ConsistencyVsAgreement(List<Row> rows)
+    static GenericChart ConsistencyVsAgreement(List<ConsistencyRow> rows)
     {
         var charts = rows.Where(r => r.Variant == "standard" && r.Method == "Gradient").GroupBy(r => r.Dataset).Select(g =>
             CSharpChart.Point<double, double, string>(x: g.Select(r => r.Agreement), y: g.Select(r => r.Spearman), Name: $"{g.Key} (gradient; k = {string.Join(", ", g.Select(r => r.K))})"));
@@ -335,7 +402,7 @@ public static class InterpretationGeneralizationExperiment
             .Invoke(CSharpChart.Combine(charts).WithXAxisStyle<double, double, string>(TitleText: "prediction agreement").WithYAxisStyle<double, double, string>(TitleText: "Spearman ρ"));
     }
 
-    static GenericChart ConsistencyVsSigma(List<Row> rows)
+    static GenericChart ConsistencyVsSigma(List<ConsistencyRow> rows)
     {
         var charts = rows.Where(r => r.Variant == "standard" && r.Method.StartsWith("SmoothGrad σ")).GroupBy(r => (r.Dataset, r.K)).Select(g =>
         {
@@ -346,7 +413,7 @@ public static class InterpretationGeneralizationExperiment
             .Invoke(CSharpChart.Combine(charts).WithXAxisStyle<double, double, string>(TitleText: "σ").WithYAxisStyle<double, double, string>(TitleText: "Spearman ρ"));
     }
 
-    static GenericChart ExampleMaps(nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, TensorDataset test, int k, DatasetName dataset)
+    static ExampleMapsData ExampleMapsOf(nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, TensorDataset test, int k, DatasetName dataset)
     {
         using var scope = torch.NewDisposeScope();
         var x = test.Inputs[..4];
@@ -354,13 +421,21 @@ public static class InterpretationGeneralizationExperiment
         var t = Target.PerExample(labels);
         Tensor predA, predB;
         using (torch.no_grad()) (predA, predB) = (a.call(x).argmax(1), b.call(x).argmax(1));
-        var names = Workbench.Data.Datasets.ClassNames(dataset);
-        var rows = AttributionFigures.ClassLabels(labels, classNames: names).Select((l, i) =>
-            $"{l}<br>A: {names[(int)predA[i].item<long>()]}, B: {names[(int)predB[i].item<long>()]}").ToList();
-        return AttributionFigures.Grid(x, new[]
+        return new ExampleMapsData(dataset, k, StoredTensor.Of(x), labels.data<long>().ToArray(), predA.data<long>().ToArray(), predB.data<long>().ToArray(),
+            StoredTensor.Of(new GradCam(a, "act2").Attribute(x, t).Map), StoredTensor.Of(new GradCam(b, "act2").Attribute(x, t).Map),
+            StoredTensor.Of(new Saliency(a).Attribute(x, t).Map), StoredTensor.Of(new Saliency(b).Attribute(x, t).Map));
+    }
+
+    static GenericChart ExampleMapsFigure(ExampleMapsData e)
+    {
+        using var scope = torch.NewDisposeScope();
+        var names = Workbench.Data.Datasets.ClassNames(e.Dataset);
+        var rows = AttributionFigures.ClassLabels(torch.tensor(e.Labels), classNames: names).Select((l, i) =>
+            $"{l}<br>A: {names[(int)e.PredictedA[i]]}, B: {names[(int)e.PredictedB[i]]}").ToList();
+        return AttributionFigures.Grid(e.Inputs.ToTensor(), new[]
         {
-            ($"Grad-CAM net A (k={k})", new GradCam(a, "act2").Attribute(x, t).Map), ($"Grad-CAM net B (k={k})", new GradCam(b, "act2").Attribute(x, t).Map),
-            ($"gradient net A", new Saliency(a).Attribute(x, t).Map), ($"gradient net B", new Saliency(b).Attribute(x, t).Map),
-        }, rowLabels: rows, title: $"{Workbench.Data.Datasets.CliName(dataset)}: maps of the two networks of a pair (k = {k}); rows: true class, predictions");
+            ($"Grad-CAM net A (k={e.K})", e.GradCamA.ToTensor()), ($"Grad-CAM net B (k={e.K})", e.GradCamB.ToTensor()),
+            ($"gradient net A", e.GradientA.ToTensor()), ($"gradient net B", e.GradientB.ToTensor()),
+        }, rowLabels: rows, title: $"{Workbench.Data.Datasets.CliName(e.Dataset)}: maps of the two networks of a pair (k = {e.K}); rows: true class, predictions");
     }
 }

@@ -9,6 +9,7 @@ using Workbench.Generative;
 using Workbench.Models;
 using Workbench.Regularization;
 using Workbench.Runtime;
+using Workbench.Sweeps;
 using Workbench.Training;
 using Workbench.Visualization;
 using static TorchSharp.torch;
@@ -90,6 +91,50 @@ public sealed record PerturbationCurves(PerturbationCurve LeastFirst, Perturbati
 public sealed record ScoreMatchingResult(DataFrame Models, DataFrame Summary, DataFrame DensityRatios, DataFrame PixelPerturbation, DataFrame Claims,
     GenericChart PixelPerturbationCurves, GenericChart DensityRatioChart, GenericChart Samples, GenericChart GradientMaps, TimeSpan Duration);
 
+/// <summary>One independent unit of E3: the classifier of one dataset, seed offset, λ (0 for the baseline) and variant, and its measurements.</summary>
+public sealed record ScoreMatchingUnit(DatasetName Dataset, int SeedOffset, double Lambda, string Variant)
+{
+    public override string ToString() => $"{Workbench.Data.Datasets.CliName(Dataset)} {Variant}{(Lambda > 0 ? $" λ={Lambda:G2}" : "")} seed+{SeedOffset}";
+}
+
+/// <summary>One model's measurements (one row of the models table).</summary>
+public sealed record ScoreMatchingModelResult(string Dataset, string Regularizer, double Lambda, int SeedOffset, long Steps, double Accuracy, GanTestResult GanTest,
+    PerturbationCurves Curves, double[] Ratios);
+
+/// <summary>What the figures need of a shown model, as arrays: one logit-ascent sample per class, four evaluation images, their labels and gradient maps.</summary>
+public sealed record ScoreMatchingFigureData(StoredTensor Samples, StoredTensor Inputs, long[] Labels, StoredTensor GradientMaps);
+
+/// <summary>What one unit produced: the model's measurements and, for the models the figures show, their figure data.</summary>
+public sealed record ScoreMatchingUnitResult(ScoreMatchingModelResult Model, ScoreMatchingFigureData? Figures);
+
+/// <summary>One dataset's shared inputs of E3: the data, the training subset, the evaluation images, the perturbation fill and the GAN-test judge.</summary>
+public sealed record ScoreMatchingDatasetInputs(DatasetSplit Split, TensorDataset Train, TensorDataset Evaluation, double Fill, nn.Module<Tensor, Tensor> Judge, double JudgeAccuracy);
+
+/// <summary>E3's per-dataset inputs, each made once on first use (the judge trained or read from the model cache) and disposed with this object.</summary>
+public sealed class ScoreMatchingInputs(ScoreMatchingConfig config, IProgressSink? progress = null, ModelCache? cache = null) : IDisposable
+{
+    readonly LoadedDatasets _datasets = new(progress);
+    readonly Dictionary<DatasetName, ScoreMatchingDatasetInputs> _made = new();
+
+    public ScoreMatchingDatasetInputs For(DatasetName dataset)
+    {
+        if (_made.TryGetValue(dataset, out var made)) return made;
+        var split = _datasets.Get(dataset);
+        var train = split.Train.Take(config.TrainImages);
+        var evaluation = split.Test.Take(config.EvaluationImages);
+        double fill = config.PerturbationFill ?? PixelPerturbation.BackgroundFill(train.Inputs);
+        var (judge, accuracy) = ScoreMatchingExperiment.TrainJudge(config, train, split.Test, progress, cache);
+        return _made[dataset] = new ScoreMatchingDatasetInputs(split, train, evaluation, fill, judge, accuracy);
+    }
+
+    public void Dispose()
+    {
+        foreach (var m in _made.Values) { m.Train.Dispose(); m.Evaluation.Dispose(); m.Judge.Dispose(); }
+        _made.Clear();
+        _datasets.Dispose();
+    }
+}
+
 public static class ScoreMatchingExperiment
 {
     /// <summary>The seed's CIFAR-100 GAN-test numbers (%), for the table.</summary>
@@ -160,52 +205,81 @@ public static class ScoreMatchingExperiment
             .WithYAxisStyle<double, double, string>(TitleText: "accuracy"));
     }
 
-    sealed record Trained(string Dataset, string Regularizer, double Lambda, int SeedOffset, long Steps, double Accuracy, GanTestResult GanTest, PerturbationCurves Curves, double[] Ratios);
-
+    /// <summary>The whole protocol in one process: every unit of <see cref="Units"/> in order (<see cref="RunUnit"/>), then <see cref="Assemble"/>.
+    /// A sweep runs the same units on several machines and assembles the same way.</summary>
     public static ScoreMatchingResult Run(ScoreMatchingConfig config, IProgressSink? progress = null, ModelCache? cache = null)
     {
         progress ??= NullProgress.Instance;
         cache ??= new ModelCache();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var units = Units(config);
+        using var inputs = new ScoreMatchingInputs(config, progress, cache);
+        var results = units.Select(u => RunUnit(config, u, inputs, progress, cache)).ToList();
+        return Assemble(config, results, clock.Elapsed);
+    }
+
+    /// <summary>The independent units (one model: dataset, seed, λ, variant), in the order <see cref="Run"/> takes them (that order fixes the tables' row order).</summary>
+    public static IReadOnlyList<ScoreMatchingUnit> Units(ScoreMatchingConfig config)
+    {
         if (config.Lambdas.Count == 0) throw new ArgumentException("config.Lambdas is empty; give at least one λ.", nameof(config));
         if (config.Seeds < 1) throw new ArgumentOutOfRangeException(nameof(config), config.Seeds, $"config.Seeds must be >= 1; got {config.Seeds}.");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var all = new List<Trained>();
-        GenericChart? samples = null, maps = null;
+        var units = new List<ScoreMatchingUnit>();
         foreach (var dataset in config.Datasets)
-        {
-            using var data = Workbench.Data.Datasets.Load(dataset, progress: progress);
-            using var train = data.Train.Take(config.TrainImages);
-            using var evalSet = data.Test.Take(config.EvaluationImages);
-            string name = Workbench.Data.Datasets.CliName(dataset);
-            double fill = config.PerturbationFill ?? PixelPerturbation.BackgroundFill(train.Inputs);
-            var (judge, judgeAccuracy) = TrainJudge(config, train, data.Test, progress, cache);
-            using var judgeScope = judge;
             for (int s = 0; s < config.Seeds; s++)
-            {
-                var shown = new List<(string Name, nn.Module<Tensor, Tensor> Model)>();
                 foreach (var lambda in new[] { 0.0 }.Concat(config.Lambdas))
                     foreach (var (variant, penalty) in Variants(config).Where(v => (v.Penalty is null) == (lambda == 0)))
-                    {
-                        var trained = cache.GetOrTrain(Classifier, train, data.Test, TrainOptionsFor(config, penalty, lambda, s),
-                            progress.Within($"{name} {variant}{(lambda > 0 ? $" λ={lambda:G2}" : "")} seed {config.Seed + s}"));
-                        var model = trained.Model;
-                        model.eval();
-                        var ganTest = GanTest(model, judge, judgeAccuracy, data.Test.Labels, config, progress);
-                        var curves = PixelPerturbationOf(model, evalSet, fill, config.Seed + s);
-                        var ratios = ModelMetrics.DensityRatio(model, evalSet.Inputs, evalSet.Labels, config.NoiseLevels.ToArray(), config.Seed);
-                        all.Add(new Trained(name, variant, lambda, s, trained.Result.Steps, trained.Result.TestAccuracy, ganTest, curves,
-                            ((DoubleDataFrameColumn)ratios["log_ratio_mean"]).Select(v => v ?? double.NaN).ToArray()));
-                        // Figures from the first dataset and seed at the strongest λ: one sample per class and model, gradient maps side by side.
-                        if (samples is null && s == 0 && (lambda == 0 || lambda == config.Lambdas.Max())) shown.Add((variant, model));
-                        else model.Dispose();
-                    }
-                if (shown.Count > 0)
-                {
-                    samples = SampleGrid(shown, config, dataset);
-                    maps = GradientMapGrid(shown, evalSet, dataset);
-                    foreach (var (_, m) in shown) m.Dispose();
-                }
-            }
+                        units.Add(new ScoreMatchingUnit(dataset, s, lambda, variant));
+        return units;
+    }
+
+    /// <summary>
+    /// Runs one unit: trains (or reads from the cache) its classifier and measures it (GAN-test against the dataset's judge, pixel
+    /// perturbation, density ratios). The units the figures show (first dataset, first seed, no λ or the largest) also keep their
+    /// samples and gradient maps.
+    /// </summary>
+    public static ScoreMatchingUnitResult RunUnit(ScoreMatchingConfig config, ScoreMatchingUnit unit, ScoreMatchingInputs inputs, IProgressSink? progress = null, ModelCache? cache = null)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        progress ??= NullProgress.Instance;
+        cache ??= new ModelCache();
+        var penalty = Variants(config).Where(v => v.Name == unit.Variant).Select(v => (IPenalty?)v.Penalty).DefaultIfEmpty(null).First();
+        if (!Variants(config).Any(v => v.Name == unit.Variant))
+            throw new ArgumentException($"unit.Variant must be one of {string.Join(", ", Variants(config).Select(v => v.Name))}; got '{unit.Variant}'.", nameof(unit));
+        var d = inputs.For(unit.Dataset);
+        string name = Workbench.Data.Datasets.CliName(unit.Dataset);
+        var (s, lambda, variant) = (unit.SeedOffset, unit.Lambda, unit.Variant);
+        var trained = cache.GetOrTrain(Classifier, d.Train, d.Split.Test, TrainOptionsFor(config, penalty, lambda, s),
+            progress.Within($"{name} {variant}{(lambda > 0 ? $" λ={lambda:G2}" : "")} seed {config.Seed + s}"));
+        using var model = trained.Model;
+        model.eval();
+        var ganTest = GanTest(model, d.Judge, d.JudgeAccuracy, d.Split.Test.Labels, config, progress);
+        var curves = PixelPerturbationOf(model, d.Evaluation, d.Fill, config.Seed + s);
+        var ratios = ModelMetrics.DensityRatio(model, d.Evaluation.Inputs, d.Evaluation.Labels, config.NoiseLevels.ToArray(), config.Seed);
+        var measured = new ScoreMatchingModelResult(name, variant, lambda, s, trained.Result.Steps, trained.Result.TestAccuracy, ganTest, curves,
+            ((DoubleDataFrameColumn)ratios["log_ratio_mean"]).Select(v => v ?? double.NaN).ToArray());
+        // Figures from the first dataset and seed at the strongest λ: one sample per class and model, gradient maps side by side.
+        bool shown = unit.Dataset == config.Datasets[0] && s == 0 && (lambda == 0 || lambda == config.Lambdas.Max());
+        if (!shown) return new ScoreMatchingUnitResult(measured, null);
+        using var scope = torch.NewDisposeScope();
+        using var classes = torch.arange(10, dtype: ScalarType.Int64);
+        var x = d.Evaluation.Inputs[..4];
+        var labels = d.Evaluation.Labels[..4];
+        var samples = LogitAscentSampler.Sample(model, classes, new long[] { 1, 28, 28 }, config.Sampler with { Seed = config.Seed });
+        var maps = new Saliency(model).Attribute(x, Target.PerExample(labels)).Map;
+        return new ScoreMatchingUnitResult(measured, new ScoreMatchingFigureData(StoredTensor.Of(samples), StoredTensor.Of(x), labels.data<long>().ToArray(), StoredTensor.Of(maps)));
+    }
+
+    /// <summary>The experiment's tables, figures and claims from the results of its units, given in the order of <see cref="Units"/>.</summary>
+    public static ScoreMatchingResult Assemble(ScoreMatchingConfig config, IReadOnlyList<ScoreMatchingUnitResult> results, TimeSpan duration)
+    {
+        var all = results.Select(r => r.Model).ToList();
+        if (all.Count == 0) throw new ArgumentException("results is empty; expected one per unit of the config.", nameof(results));
+        var shown = results.Where(r => r.Figures is not null).Select(r => (r.Model.Regularizer, r.Figures!)).ToList();
+        GenericChart? samples = null, maps = null;
+        if (shown.Count > 0)
+        {
+            samples = SampleGrid(shown, config, config.Datasets[0]);
+            maps = GradientMapGrid(shown, config.Datasets[0]);
         }
         var models = new DataFrame(
             new StringDataFrameColumn("dataset", all.Select(t => t.Dataset)),
@@ -232,16 +306,16 @@ public static class ScoreMatchingExperiment
         var curveFrame = new DataFrame(new DataFrameColumn[] { new DoubleDataFrameColumn("fraction", all[0].Curves.LeastFirst.Fractions) }
             .Concat(first.Select(t => (DataFrameColumn)new DoubleDataFrameColumn(Label(t), t.Curves.LeastFirst.Accuracy))));
         return new ScoreMatchingResult(models, Summarize(all), ratioFrame, curveFrame, ClaimsTable.ToDataFrame(Claims(all, config)),
-            CurveChart(first), RatioChart(first, config), samples!, maps!, clock.Elapsed);
+            CurveChart(first), RatioChart(first, config), samples!, maps!, duration);
     }
 
-    static string Label(Trained t) => $"{t.Dataset} {t.Regularizer}{(t.Lambda > 0 ? $" λ={t.Lambda:G2}" : "")}";
+    static string Label(ScoreMatchingModelResult t) => $"{t.Dataset} {t.Regularizer}{(t.Lambda > 0 ? $" λ={t.Lambda:G2}" : "")}";
 
     /// <summary>Mean and half-range over seeds of every measure, per dataset, model and λ.</summary>
-    static DataFrame Summarize(List<Trained> all)
+    static DataFrame Summarize(List<ScoreMatchingModelResult> all)
     {
         var groups = all.GroupBy(t => (t.Dataset, t.Regularizer, t.Lambda)).ToList();
-        DataFrameColumn Stat(string name, Func<Trained, double> measure) =>
+        DataFrameColumn Stat(string name, Func<ScoreMatchingModelResult, double> measure) =>
             new StringDataFrameColumn(name, groups.Select(g => Spread.Of(g.Select(measure)).ToString()));
         return new DataFrame(
             new StringDataFrameColumn("dataset", groups.Select(g => g.Key.Dataset)),
@@ -256,12 +330,12 @@ public static class ScoreMatchingExperiment
             Stat("density_ratio_sigma_0.1", t => t.Ratios[Math.Min(3, t.Ratios.Length - 1)]));
     }
 
-    static IEnumerable<Claim> Claims(List<Trained> all, ScoreMatchingConfig config)
+    static IEnumerable<Claim> Claims(List<ScoreMatchingModelResult> all, ScoreMatchingConfig config)
     {
         int noise = Math.Min(3, config.NoiseLevels.Count - 1);
         foreach (var group in all.GroupBy(t => t.Dataset))
         {
-            Spread Of(string name, double lambda, Func<Trained, double> measure) =>
+            Spread Of(string name, double lambda, Func<ScoreMatchingModelResult, double> measure) =>
                 Spread.Of(group.Where(t => t.Regularizer == name && (name == "baseline" || t.Lambda == lambda)).Select(measure));
             var judge = group.First().GanTest;
             foreach (var lambda in config.Lambdas)
@@ -312,7 +386,7 @@ public static class ScoreMatchingExperiment
 
     static string FillText(ScoreMatchingConfig config) => config.PerturbationFill is { } f ? f.ToString("G3") : "= background";
 
-    static GenericChart CurveChart(List<Trained> all) =>
+    static GenericChart CurveChart(List<ScoreMatchingModelResult> all) =>
         Plotly.NET.Chart.withTitle("Pixel perturbation: accuracy after replacing the least salient pixels", Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(
             CSharpChart.Combine(all.Select(t => CSharpChart.Line<double, double, string>(x: t.Curves.LeastFirst.Fractions, y: t.Curves.LeastFirst.Accuracy, Name: Label(t)))
                 .Concat(all.Where(t => t.Regularizer == "baseline").Select(t => CSharpChart.Line<double, double, string>(x: t.Curves.RandomOrder.Fractions,
@@ -320,28 +394,25 @@ public static class ScoreMatchingExperiment
             .WithXAxisStyle<double, double, string>(TitleText: "fraction removed (log)", AxisType: StyleParam.AxisType.Log)
             .WithYAxisStyle<double, double, string>(TitleText: "accuracy"));
 
-    static GenericChart RatioChart(List<Trained> all, ScoreMatchingConfig config) =>
+    static GenericChart RatioChart(List<ScoreMatchingModelResult> all, ScoreMatchingConfig config) =>
         Plotly.NET.Chart.withTitle("Density ratio f_y(x+η) − f_y(x) vs noise level", Microsoft.FSharp.Core.FSharpOption<Font>.None).Invoke(
             CSharpChart.Combine(all.Select(t => CSharpChart.Line<double, double, string>(x: config.NoiseLevels, y: t.Ratios, Name: Label(t), ShowMarkers: true)))
             .WithXAxisStyle<double, double, string>(TitleText: "noise σ").WithYAxisStyle<double, double, string>(TitleText: "log p(x+η|y) − log p(x|y)"));
 
-    static GenericChart SampleGrid(List<(string Name, nn.Module<Tensor, Tensor> Model)> models, ScoreMatchingConfig config, DatasetName dataset)
+    static GenericChart SampleGrid(List<(string Name, ScoreMatchingFigureData Data)> models, ScoreMatchingConfig config, DatasetName dataset)
     {
         using var scope = torch.NewDisposeScope();
-        using var classes = torch.arange(10, dtype: ScalarType.Int64);
-        var columns = models.Select(m => (m.Name, LogitAscentSampler.Sample(m.Model, classes, new long[] { 1, 28, 28 }, config.Sampler with { Seed = config.Seed }))).ToList();
+        var columns = models.Select(m => (m.Name, m.Data.Samples.ToTensor())).ToList();
         return AttributionFigures.Images(columns, Workbench.Data.Datasets.ClassNames(dataset),
             $"{Workbench.Data.Datasets.CliName(dataset)}: one sample per class by logit ascent ({config.Sampler.Steps} steps), per model");
     }
 
-    static GenericChart GradientMapGrid(List<(string Name, nn.Module<Tensor, Tensor> Model)> models, TensorDataset evalSet, DatasetName dataset)
+    static GenericChart GradientMapGrid(List<(string Name, ScoreMatchingFigureData Data)> models, DatasetName dataset)
     {
         using var scope = torch.NewDisposeScope();
-        var x = evalSet.Inputs[..4];
-        var labels = evalSet.Labels[..4];
-        var target = Target.PerExample(labels);
-        return AttributionFigures.Grid(x, models.Select(m => (m.Name, new Saliency(m.Model).Attribute(x, target).Map)).ToList(),
-            rowLabels: AttributionFigures.ClassLabels(labels, classNames: Workbench.Data.Datasets.ClassNames(dataset)),
+        var first = models[0].Data;
+        return AttributionFigures.Grid(first.Inputs.ToTensor(), models.Select(m => (m.Name, m.Data.GradientMaps.ToTensor())).ToList(),
+            rowLabels: AttributionFigures.ClassLabels(torch.tensor(first.Labels), classNames: Workbench.Data.Datasets.ClassNames(dataset)),
             title: $"{Workbench.Data.Datasets.CliName(dataset)}: |∇ₓ f_y| of the true class, per model");
     }
 }
