@@ -68,6 +68,18 @@ public class ColoredMnistExperimentTests
     }
 
     [Fact]
+    public void Counterfactual_figures_show_every_colour_and_refuse_a_bad_colour()
+    {
+        using var digits = new Workbench.Data.TensorDataset(TorchSharp.torch.rand(3, 1, 28, 28), TorchSharp.torch.arange(3, dtype: TorchSharp.torch.ScalarType.Int64), "d", 10);
+        using var set = Workbench.Data.Synthetic.ColoredMnist.Generate(digits, 0.02, 1);
+        Assert.NotNull(ColoredMnistFigures.Counterfactuals(set));
+        using var conditions = set.Conditions();
+        var (vae, _) = Workbench.Concepts.ConditionalVae.Fit(set.Data.Inputs, conditions, new Workbench.Concepts.CvaeOptions { Epochs = 1, Hidden = 8 });
+        using (vae) Assert.NotNull(ColoredMnistFigures.VaeCounterfactuals(vae, set, new[] { 0, 9 }));
+        Assert.Equal("colour", Assert.Throws<ArgumentOutOfRangeException>(() => ColoredMnistFigures.Counterfactuals(set, new[] { 10 })).ParamName);
+    }
+
+    [Fact]
     public void A_tiny_sweep_gives_bounded_estimates_reuses_measured_sigmas_and_is_reproducible()
     {
         var dir = Path.Combine(Path.GetTempPath(), "wb-e6cm-" + Guid.NewGuid().ToString("N"));
