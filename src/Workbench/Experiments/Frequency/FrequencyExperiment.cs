@@ -187,9 +187,9 @@ public static class FrequencyExperiment
         // Experiments 4 and 5: the flattest and the most winding curve of the sweep.
         var flat = manifolds.MinBy(m => m.L)!;
         var wound = manifolds.MaxBy(m => m.L)!;
-        yield return new Claim($"regression on γ_L: the high frequencies (k ≥ {HighFrequency}) reach a larger amplitude at L = {wound.L} than at L = {flat.L}",
-            string.Join("; ", manifolds.Select(m => $"L={m.L}: {m.HighFrequencyAmplitude[^1]:F2}")) + $" after {config.SpectralBias.Steps} steps",
-            "the larger L, the easier the learning task (Experiment 4)", wound.HighFrequencyAmplitude[^1] > flat.HighFrequencyAmplitude[^1]);
+        yield return new Claim($"regression on γ_L: the high frequencies (k ≥ {HighFrequency}) are learned faster at L = {wound.L} than at L = {flat.L} (amplitude averaged over training)",
+            string.Join("; ", manifolds.Select(m => $"L={m.L}: mean {m.HighFrequencyAmplitude.Average():F2}, end {m.HighFrequencyAmplitude[^1]:F2}")) + $" over {config.SpectralBias.Steps} steps",
+            "the larger L, the easier the learning task (Experiment 4)", wound.HighFrequencyAmplitude.Average() > flat.HighFrequencyAmplitude.Average());
         yield return new Claim($"classification of sin(2π·{config.ManifoldFrequency}z) > 0: held-out accuracy, averaged over training, is higher at L = {wound.L} than at L = {flat.L}",
             string.Join("; ", manifolds.Select(m => $"L={m.L}: mean {100 * m.Classification.MeanAccuracy:F1}%, final {100 * m.Classification.FinalAccuracy:F1}%")),
             "larger L, better classification of the same target (Experiment 5)", wound.Classification.MeanAccuracy > flat.Classification.MeanAccuracy);
@@ -254,6 +254,7 @@ public static class FrequencyExperiment
     static DataFrame ManifoldTable(List<ManifoldResult> manifolds, FrequencyConfig config) => new(
         new DoubleDataFrameColumn("L", manifolds.Select(m => m.L)),
         new DoubleDataFrameColumn($"amplitude k ≥ {HighFrequency} (end)", manifolds.Select(m => m.HighFrequencyAmplitude[^1])),
+        new DoubleDataFrameColumn($"amplitude k ≥ {HighFrequency} (mean over training)", manifolds.Select(m => m.HighFrequencyAmplitude.Average())),
         new StringDataFrameColumn("frequencies learned (≥ 0.5)", manifolds.Select(m =>
             string.Join(", ", m.Frequencies.Where((_, i) => m.FinalAmplitudes[i] >= 0.5)))),
         new DoubleDataFrameColumn($"classification k = {config.ManifoldFrequency}: held-out accuracy (end)", manifolds.Select(m => m.Classification.FinalAccuracy)),
