@@ -192,6 +192,11 @@ public class EvaluationTests
         Assert.All(Infidelity.Evaluate(f, x, y, maps, samples: 10).PerSample, v => Assert.True(v > 1e-6, $"infidelity of x*w {v}"));
         var (max, avg, lip) = Robustness.Evaluate(x, y, ig, samples: 3, radius: 0.01);
         Assert.True(max.Mean >= avg.Mean && avg.Mean > 0 && lip.Mean > 0, $"robustness {max.Mean} {avg.Mean} {lip.Mean}");
+        // An all-zero map has no relative change: undefined (NaN) per example, not a number from a clamped denominator.
+        var (zeroMax, zeroAvg, zeroLip) = Robustness.Evaluate(x, y, (a, _) => torch.zeros_like(a), samples: 2, radius: 0.01);
+        Assert.Equal(5, zeroMax.Undefined);
+        Assert.Equal(5, zeroAvg.Undefined);
+        Assert.All(zeroLip.PerSample, v => Assert.Equal(0.0, v));
         Assert.All(Axioms.NonSensitivity(f, x, y, maps).PerSample, v => Assert.Equal(0.0, v));
     }
 

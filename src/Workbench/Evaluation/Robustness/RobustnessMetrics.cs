@@ -9,7 +9,11 @@ namespace Workbench.Evaluation;
 /// </summary>
 public static class Robustness
 {
-    /// <summary>Max- and average-sensitivity: max / mean over samples of ‖map(x') − map(x)‖ / ‖map(x)‖; and the local Lipschitz estimate max ‖Δmap‖ / ‖Δx‖.</summary>
+    /// <summary>
+    /// Max- and average-sensitivity: max / mean over samples of ‖map(x') − map(x)‖ / ‖map(x)‖; and the local Lipschitz
+    /// estimate max ‖Δmap‖ / ‖Δx‖. The relative change of an all-zero map is undefined: NaN for that example (as
+    /// Quantus' division gives), never a huge number from a clamped denominator.
+    /// </summary>
     public static (MetricResult MaxSensitivity, MetricResult AvgSensitivity, MetricResult LocalLipschitz) Evaluate(
         Tensor inputs, Tensor targets, Explainer explainer, int samples = 10, double radius = 0.02, int seed = 0)
     {
@@ -23,7 +27,8 @@ public static class Robustness
         var maps = explainer(inputs, targets);
         MetricTensors.Finite(maps, "the explainer's maps");
         var original = MetricTensors.Flat(maps);
-        var norm = original.norm(1).clamp_min(1e-300);
+        var norm = original.norm(1);
+        var inverseNorm = torch.where(norm.gt(0), norm.reciprocal(), torch.full_like(norm, double.NaN));
         var max = torch.zeros(inputs.shape[0], dtype: ScalarType.Float64);
         var sum = torch.zeros_like(max);
         var lipschitz = torch.zeros_like(max);
@@ -31,7 +36,7 @@ public static class Robustness
         {
             var delta = (torch.rand(inputs.shape, generator: g) * 2 - 1).to_type(inputs.dtype) * radius;
             var change = (MetricTensors.Flat(explainer(inputs + delta, targets)) - original).norm(1);
-            var relative = change / norm;
+            var relative = change * inverseNorm;
             max = torch.maximum(max, relative);
             sum += relative;
             lipschitz = torch.maximum(lipschitz, change / MetricTensors.Flat(delta).norm(1).clamp_min(1e-300));
