@@ -52,7 +52,8 @@ public sealed record FrequencyConfig
         ManifoldL = new[] { 0.0, 16 },
     };
 
-    /// <summary>20,000 training images and 2 epochs for each of the 9 CNNs: 26.3 min from a cold cache on 2 shared CPU cores (2026-11-30).</summary>
+    /// <summary>20,000 training images and 2 epochs for each of the 9 CNNs: 26.3 min from a cold cache on 2 shared CPU cores (2026-11-30), before the
+    /// manifold experiments were added (measured alone at 1 thread on shared cores: 27 min more for the four curves).</summary>
     public static FrequencyConfig Full { get; } = new() { TrainImages = 20_000, Epochs = 2 };
 }
 
