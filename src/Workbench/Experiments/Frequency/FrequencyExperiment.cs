@@ -135,9 +135,10 @@ public static class FrequencyExperiment
             var noise = SpectralBias.ParameterNoise(run.Model, target.Z, target.Frequencies, config.NoiseNorms, config.NoiseDraws, config.Seed + 1);
             spectral.Add(new SpectralResult(increasing ? "increasing amplitudes" : "equal amplitudes", run, noise));
         }
-        var manifolds = config.ManifoldL.Select(L => Manifold(config, L, progress)).ToList();
         try
         {
+            // Inside the try: a failing manifold run must not leak the spectral-bias networks above.
+            var manifolds = config.ManifoldL.Select(L => Manifold(config, L, progress)).ToList();
             return new FrequencyResult(HfcTable(hfcRows), FilteredTable(filteredRows, clean), SmoothingTable(smoothingRows), LearnedTable(spectral),
                 ManifoldTable(manifolds, config), ClaimsTable.ToDataFrame(Claims(hfcRows, filteredRows, smoothingRows, spectral, manifolds, config)),
                 FilteredChart(filteredRows, clean), Heatmap(spectral[0]), Heatmap(spectral[1]), NoiseChart(spectral[0], config), ManifoldChart(manifolds, config),
