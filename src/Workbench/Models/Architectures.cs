@@ -57,20 +57,24 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// The small LeNet-like CNN every experiment uses: conv 3x3 (w, same padding) - act - maxpool - conv 3x3 (2w) -
-/// act - maxpool - fc 128 - act - fc. Grad-CAM's layer is "act2", the rectified maps of the last conv.
+/// act - maxpool - fc 128 - act - fc. Grad-CAM's layer is "act2", the rectified maps of the last conv. With
+/// <see cref="ModelSpec.BatchNorm"/>, "bn1" and "bn2" (BatchNorm2d) sit between each conv and its activation.
 /// </summary>
 public sealed class SmallCnn : nn.Module<Tensor, Tensor>
 {
     readonly nn.Module<Tensor, Tensor> conv1, act1, pool1, conv2, act2, pool2, flatten, fc1, act3, fc2;
+    readonly nn.Module<Tensor, Tensor>? bn1, bn2;
     readonly ModelSpec _spec;
 
     public SmallCnn(ModelSpec spec, int width) : base("cnn")
     {
         _spec = spec;
         conv1 = Layers.Conv(spec.InputChannels, width, 3, spec.SpectralNorm, padding: 1);
+        if (spec.BatchNorm) bn1 = nn.BatchNorm2d(width);
         act1 = Activations.Create(spec.Activation, spec.SoftplusBeta);
         pool1 = nn.MaxPool2d(2);
         conv2 = Layers.Conv(width, 2 * width, 3, spec.SpectralNorm, padding: 1);
+        if (spec.BatchNorm) bn2 = nn.BatchNorm2d(2 * width);
         act2 = Activations.Create(spec.Activation, spec.SoftplusBeta);
         pool2 = nn.MaxPool2d(2);
         flatten = nn.Flatten();
@@ -85,8 +89,10 @@ public sealed class SmallCnn : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         Layers.CheckImage(input, _spec.InputChannels, _spec.ImageSize, "cnn");
-        var x = pool1.call(act1.call(conv1.call(input)));
-        x = pool2.call(act2.call(conv2.call(x)));
+        var x = conv1.call(input);
+        x = pool1.call(act1.call(bn1 is null ? x : bn1.call(x)));
+        x = conv2.call(x);
+        x = pool2.call(act2.call(bn2 is null ? x : bn2.call(x)));
         return fc2.call(act3.call(fc1.call(flatten.call(x))));
     }
 }

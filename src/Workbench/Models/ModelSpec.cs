@@ -7,12 +7,14 @@ namespace Workbench.Models;
 /// <summary>
 /// Everything that decides a model's architecture: builds it and names it for caches. Seed the
 /// random state (TorchRuntime.Seed) before <see cref="Build"/> for a reproducible initialisation.
+/// <see cref="BatchNorm"/> puts a BatchNorm2d after each convolution of the cnn (the HFC paper's Fig. 5 compares training with
+/// and without it); the resnet always has BatchNorm and the mlp has no convolution, so for them it must stay false.
 /// </summary>
 public sealed record ModelSpec(
     string Architecture,
     int InputChannels = 1, int ImageSize = 28, int Classes = 10,
     ActivationKind Activation = ActivationKind.ReLU, double SoftplusBeta = 10.0,
-    bool SpectralNorm = false, int Width = 0)
+    bool SpectralNorm = false, int Width = 0, bool BatchNorm = false)
 {
     public static readonly IReadOnlyList<string> Architectures = new[] { "mlp", "cnn", "resnet" };
 
@@ -29,7 +31,7 @@ public sealed record ModelSpec(
 
     /// <summary>Canonical text of every field, stable across runs, for content-addressed caches.</summary>
     public string Key => string.Create(CultureInfo.InvariantCulture,
-        $"{Architecture}-c{InputChannels}-s{ImageSize}-k{Classes}-{(Activation == ActivationKind.ReLU ? "relu" : $"softplus{SoftplusBeta:R}")}{(SpectralNorm ? "-sn" : "")}-w{EffectiveWidth}");
+        $"{Architecture}-c{InputChannels}-s{ImageSize}-k{Classes}-{(Activation == ActivationKind.ReLU ? "relu" : $"softplus{SoftplusBeta:R}")}{(SpectralNorm ? "-sn" : "")}-w{EffectiveWidth}{(BatchNorm ? "-bn" : "")}");
 
     /// <summary>The layer Grad-CAM uses by default: the rectified maps of the last convolution.</summary>
     public string LastConvLayer => Architecture switch
@@ -66,5 +68,6 @@ public sealed record ModelSpec(
         Check(Classes >= 2, nameof(Classes), ">= 2", Classes);
         Check(SoftplusBeta > 0 && double.IsFinite(SoftplusBeta), nameof(SoftplusBeta), "a finite number > 0", SoftplusBeta);
         Check(Width >= 0, nameof(Width), ">= 0 (0 = the architecture's default)", Width);
+        Check(!BatchNorm || Architecture == "cnn", nameof(BatchNorm), $"false for {Architecture} (only the cnn takes the option; the resnet always has BatchNorm)", BatchNorm);
     }
 }

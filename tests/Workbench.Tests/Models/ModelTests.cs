@@ -69,8 +69,9 @@ public class ModelTests
         {
             b, b with { Architecture = "mlp" }, b with { InputChannels = 3 }, b with { ImageSize = 32 }, b with { Classes = 2 },
             b with { Activation = ActivationKind.Softplus }, b with { Activation = ActivationKind.Softplus, SoftplusBeta = 5 },
-            b with { SpectralNorm = true }, b with { Width = 8 },
+            b with { SpectralNorm = true }, b with { Width = 8 }, b with { BatchNorm = true },
         };
+        Assert.DoesNotContain("bn", b.Key); // the option must not change the keys of existing cache entries
         Assert.Equal(variants.Length, variants.Select(v => v.Key).Distinct().Count());
     }
 
@@ -90,10 +91,35 @@ public class ModelTests
     {
         Assert.Equal("architecture", Assert.Throws<ArgumentException>(() => ModelSpec.Parse("vgg")).ParamName);
         Assert.Equal("Classes", Assert.Throws<ArgumentOutOfRangeException>(() => new ModelSpec("cnn", Classes: 1).Build()).ParamName);
+        foreach (var arch in new[] { "resnet", "mlp" })
+            Assert.Equal("BatchNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new ModelSpec(arch, BatchNorm: true).Build()).ParamName);
         TorchRuntime.Seed(0);
         using var m = new ModelSpec("cnn").Build();
         var e = Assert.Throws<ArgumentException>(() => LayerNames.Find(m, "conv9"));
         Assert.Contains("conv2", e.Message);
+    }
+
+    [Fact]
+    public void Cnn_with_batchnorm_normalises_each_convolution_with_batch_statistics_in_training()
+    {
+        TorchRuntime.Seed(0);
+        using var m = new ModelSpec("cnn", BatchNorm: true).Build();
+        var names = LayerNames.Of(m);
+        Assert.Contains("bn1", names);
+        Assert.Contains("bn2", names);
+        Assert.Contains("act2", names); // Grad-CAM's layer keeps its name
+        using var x = torch.rand(8, 1, 28, 28);
+        m.train();
+        using var batch = m.call(x)[..1].detach();
+        using var alone = m.call(x[..1]).detach();
+        Assert.True((batch - alone).abs().max().item<float>() > 1e-4, "in training BatchNorm must use the batch's statistics");
+        m.eval();
+        using var evalBatch = m.call(x)[..1].detach();
+        using var evalAlone = m.call(x[..1]).detach();
+        Assert.True((evalBatch - evalAlone).abs().max().item<float>() < 1e-5, "in eval BatchNorm must use the running statistics");
+        TorchRuntime.Seed(0);
+        using var plain = new ModelSpec("cnn").Build();
+        Assert.DoesNotContain("bn1", LayerNames.Of(plain));
     }
 
     [Fact]

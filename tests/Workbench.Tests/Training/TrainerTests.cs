@@ -28,6 +28,21 @@ public class TrainerTests
     }
 
     [Fact]
+    public void After_each_epoch_the_callback_sees_that_epochs_metrics_and_the_trained_model()
+    {
+        using var train = TrainingFixtures.HalfBrightness(128, seed: 4);
+        TorchRuntime.Seed(0);
+        using var model = Mlp.Build();
+        var seen = new List<(int Epoch, long Steps, bool Training)>();
+        var result = Trainer.Fit(model, train, null, new TrainOptions { Epochs = 3, BatchSize = 32 },
+            afterEpoch: e => { seen.Add((e.Epoch, e.Steps, model.training)); model.eval(); });
+        Assert.Equal(new[] { 1, 2, 3 }, seen.Select(s => s.Epoch));
+        Assert.Equal(new long[] { 4, 8, 12 }, seen.Select(s => s.Steps));
+        Assert.All(seen, s => Assert.True(s.Training, "the callback runs right after the epoch's training steps"));
+        Assert.Equal(result.History.Epochs.Select(e => e.Epoch), seen.Select(s => s.Epoch));
+    }
+
+    [Fact]
     public void Same_seed_and_threads_give_bitwise_identical_weights()
     {
         using var train = TrainingFixtures.HalfBrightness(256, seed: 3);

@@ -31,6 +31,10 @@ public sealed record FrequencyConfig
     public IReadOnlyList<double> TestRadii { get; init; } = new[] { 2.0, 4, 6, 8, 10, 12, 14, 16, 18 };
     public IReadOnlyList<double> SmoothingP { get; init; } = new[] { 0.0, 0.05, 0.1, 0.25, 0.5 };
     public double FgsmEpsilon { get; init; } = 0.1;
+    /// <summary>The accuracy-vs-epoch curves (the seed's Figs. 4–5): epochs per run, the batch sizes of Fig. 4, and the test
+    /// images' radii (<see cref="TrainRadii"/>). The first batch size is also trained with BatchNorm (Fig. 5's heuristic).</summary>
+    public int CurveEpochs { get; init; } = 8;
+    public IReadOnlyList<int> CurveBatchSizes { get; init; } = new[] { 32, 128, 512 };
 
     /// <summary>Spectral bias: grid points on [0, 1), training steps, recording interval.</summary>
     public int Points { get; init; } = 200;
@@ -49,7 +53,7 @@ public sealed record FrequencyConfig
     {
         TrainImages = 2_000, Epochs = 1, TestImages = 500, TrainRadii = new[] { 4.0, 12 }, TestRadii = new[] { 4.0, 8, 12, 16 },
         SpectralBias = new SpectralBiasOptions { Steps = 500, RecordEvery = 50 }, NoiseNorms = Enumerable.Range(0, 11).Select(i => i * 0.5).ToArray(), NoiseDraws = 3,
-        ManifoldL = new[] { 0.0, 16 },
+        ManifoldL = new[] { 0.0, 16 }, CurveEpochs = 3, CurveBatchSizes = new[] { 32, 256 },
     };
 
     /// <summary>20,000 training images and 2 epochs for each of the 9 CNNs: 26.3 min from a cold cache on 2 shared CPU cores (2026-11-30), before the
@@ -64,8 +68,9 @@ public sealed record SpectralResult(string Name, SpectralBiasRun Run, double[][]
 public sealed record ManifoldResult(double L, int[] Steps, double[] HighFrequencyAmplitude, double[] FinalAmplitudes, double[] Frequencies,
     ManifoldClassificationRun Classification);
 
-public sealed record FrequencyResult(DataFrame HfcTraining, DataFrame FilteredTest, DataFrame Smoothing, DataFrame LearnedAt, DataFrame Manifolds, DataFrame Claims,
-    GenericChart FilteredTestChart, GenericChart SpectralEqual, GenericChart SpectralIncreasing, GenericChart NoiseChart, GenericChart ManifoldChart, TimeSpan Duration);
+public sealed record FrequencyResult(DataFrame HfcTraining, DataFrame FilteredTest, DataFrame Curves, DataFrame Smoothing, DataFrame LearnedAt, DataFrame Manifolds,
+    DataFrame Claims, GenericChart FilteredTestChart, IReadOnlyList<GenericChart> CurveCharts, GenericChart SpectralEqual, GenericChart SpectralIncreasing,
+    GenericChart NoiseChart, GenericChart ManifoldChart, TimeSpan Duration);
 
 public static class FrequencyExperiment
 {
@@ -120,6 +125,8 @@ public static class FrequencyExperiment
             using var high = FrequencySplit.Of(test, r, false);
             return (R: r, Lfc: Trainer.Evaluate(baseline, low).Accuracy, Hfc: Trainer.Evaluate(baseline, high).Accuracy);
         }).ToList();
+        List<FrequencyCurve> curves;
+        using (var probe = new FrequencyProbe(trainProbe, test, config.TrainRadii)) curves = Curves(config, train, probe, progress);
         var smoothingRows = config.SmoothingP.Select(p =>
         {
             using var smoothed = KernelSmoothing.Apply(baseline, p);
@@ -139,12 +146,26 @@ public static class FrequencyExperiment
         {
             // Inside the try: a failing manifold run must not leak the spectral-bias networks above.
             var manifolds = config.ManifoldL.Select(L => Manifold(config, L, progress)).ToList();
-            return new FrequencyResult(HfcTable(hfcRows), FilteredTable(filteredRows, clean), SmoothingTable(smoothingRows), LearnedTable(spectral),
-                ManifoldTable(manifolds, config), ClaimsTable.ToDataFrame(Claims(hfcRows, filteredRows, smoothingRows, spectral, manifolds, config)),
-                FilteredChart(filteredRows, clean), Heatmap(spectral[0]), Heatmap(spectral[1]), NoiseChart(spectral[0], config), ManifoldChart(manifolds, config),
-                clock.Elapsed);
+            return new FrequencyResult(HfcTable(hfcRows), FilteredTable(filteredRows, clean), CurveTable(curves), SmoothingTable(smoothingRows), LearnedTable(spectral),
+                ManifoldTable(manifolds, config), ClaimsTable.ToDataFrame(Claims(hfcRows, filteredRows, curves, smoothingRows, spectral, manifolds, config)),
+                FilteredChart(filteredRows, clean), curves.Select(CurveChart).ToList(), Heatmap(spectral[0]), Heatmap(spectral[1]), NoiseChart(spectral[0], config),
+                ManifoldChart(manifolds, config), clock.Elapsed);
         }
         finally { foreach (var s in spectral) s.Run.Dispose(); }
+    }
+
+    /// <summary>
+    /// The seed's Figs. 4–5: the cnn trained from the same seeded initialisation at each of <see cref="FrequencyConfig.CurveBatchSizes"/>,
+    /// and with BatchNorm at the first of them, each measured on <paramref name="probe"/> after every epoch (not cached).
+    /// </summary>
+    public static List<FrequencyCurve> Curves(FrequencyConfig config, TensorDataset train, FrequencyProbe probe, IProgressSink? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        progress ??= NullProgress.Instance;
+        var options = Training(config) with { Epochs = config.CurveEpochs };
+        var runs = config.CurveBatchSizes.Select(b => ($"batch {b}", Cnn, options with { BatchSize = b }))
+            .Append(($"batch {config.CurveBatchSizes[0]} + BatchNorm", Cnn with { BatchNorm = true }, options with { BatchSize = config.CurveBatchSizes[0] }));
+        return runs.Select(r => FrequencyCurves.Track(r.Item1, r.Item2, train, probe, r.Item3, progress)).ToList();
     }
 
     /// <summary>The frequencies whose amplitude the manifold table averages: the upper half of the mixture (k ≥ 30).</summary>
@@ -183,9 +204,10 @@ public static class FrequencyExperiment
     }
 
     static IEnumerable<Claim> Claims(List<(double R, double LfcTrain, double LfcTest, double HfcTrain, double HfcTest)> hfc,
-        List<(double R, double Lfc, double Hfc)> filtered, List<(double P, double Clean, double Fgsm)> smoothing, List<SpectralResult> spectral,
-        List<ManifoldResult> manifolds, FrequencyConfig config)
+        List<(double R, double Lfc, double Hfc)> filtered, List<FrequencyCurve> curves, List<(double P, double Clean, double Fgsm)> smoothing,
+        List<SpectralResult> spectral, List<ManifoldResult> manifolds, FrequencyConfig config)
     {
+        foreach (var claim in CurveClaims(curves, config)) yield return claim;
         // Experiments 4 and 5: the flattest and the most winding curve of the sweep.
         var flat = manifolds.MinBy(m => m.L)!;
         var wound = manifolds.MaxBy(m => m.L)!;
@@ -225,6 +247,32 @@ public static class FrequencyExperiment
             $"p=0: {100 * plain.Fgsm:F1}%, best p={best.P}: {100 * best.Fgsm:F1}% (clean {100 * best.Clean:F1}%)", "smoother kernels, more robust (Sec. 5)", best.Fgsm > plain.Fgsm);
     }
 
+    /// <summary>
+    /// Sec. 4 of the HFC paper on Figs. 4–5: a smaller batch gives higher training and test accuracy, a bigger one a smaller
+    /// generalisation gap and less use of the HFC; BatchNorm encourages the model to pick up the HFC.
+    /// </summary>
+    static IEnumerable<Claim> CurveClaims(List<FrequencyCurve> curves, FrequencyConfig config)
+    {
+        var plain = curves.Where(c => !c.Spec.BatchNorm).ToList();
+        FrequencyCurve small = plain.MinBy(c => c.Options.BatchSize)!, big = plain.MaxBy(c => c.Options.BatchSize)!;
+        string At(FrequencyCurve c) => $"batch {c.Options.BatchSize}";
+        string radii = string.Join(", ", config.TrainRadii);
+        yield return new Claim($"after {config.CurveEpochs} epochs, {At(small)} reaches a higher test accuracy than {At(big)}",
+            $"{At(small)}: train {100 * small.Last.Train:F1}%, test {100 * small.Last.Test:F1}%; {At(big)}: train {100 * big.Last.Train:F1}%, test {100 * big.Last.Test:F1}%",
+            "a smaller batch size excels in training and test accuracy (Fig. 4)", small.Last.Test > big.Last.Test);
+        yield return new Claim($"{At(big)} leaves a smaller generalisation gap (train − test accuracy) than {At(small)}",
+            $"{At(big)}: {100 * big.Gap:F1} points; {At(small)}: {100 * small.Gap:F1} points", "a bigger batch size closes the generalisation gap (Fig. 4)", big.Gap < small.Gap);
+        yield return new Claim($"{At(big)} classifies fewer HFC test images correctly than {At(small)} (mean over r = {radii}, last epoch)",
+            $"{At(big)}: {100 * big.Last.MeanHfc:F1}%; {At(small)}: {100 * small.Last.MeanHfc:F1}%", "bigger batches are more invariant to the HFC (Fig. 4)",
+            big.Last.MeanHfc < small.Last.MeanHfc);
+        var bn = curves.Single(c => c.Spec.BatchNorm);
+        var same = plain.Single(c => c.Options.BatchSize == bn.Options.BatchSize);
+        double Hfc(FrequencyCurve c) => c.Points.Average(p => p.MeanHfc);
+        yield return new Claim($"with BatchNorm the cnn classifies more HFC test images correctly than without ({At(bn)}, mean over r = {radii} and all epochs)",
+            $"BatchNorm: {100 * Hfc(bn):F1}% (test {100 * bn.Last.Test:F1}%); none: {100 * Hfc(same):F1}% (test {100 * same.Last.Test:F1}%)",
+            "BatchNorm encourages the model to capture the HFC (Fig. 5)", Hfc(bn) > Hfc(same));
+    }
+
     static string Step(int step) => step == int.MaxValue ? "never" : step.ToString();
 
     static DataFrame HfcTable(List<(double R, double LfcTrain, double LfcTest, double HfcTrain, double HfcTest)> rows) => new(
@@ -241,6 +289,41 @@ public static class FrequencyExperiment
         new DoubleDataFrameColumn("acc_on_lfc", rows.Select(r => r.Lfc)),
         new DoubleDataFrameColumn("acc_on_hfc", rows.Select(r => r.Hfc)),
         new DoubleDataFrameColumn("acc_on_originals", rows.Select(_ => clean)));
+
+    /// <summary>The curves in long form: one row per run and epoch, one column per test set.</summary>
+    static DataFrame CurveTable(List<FrequencyCurve> curves)
+    {
+        var rows = curves.SelectMany(c => c.Points.Select(p => (c.Name, Point: p))).ToList();
+        var radii = curves[0].Radii;
+        return new DataFrame(new DataFrameColumn[]
+            {
+                new StringDataFrameColumn("run", rows.Select(r => r.Name)),
+                new Int32DataFrameColumn("epoch", rows.Select(r => r.Point.Epoch)),
+                new DoubleDataFrameColumn("train_acc", rows.Select(r => r.Point.Train)),
+                new DoubleDataFrameColumn("test_acc", rows.Select(r => r.Point.Test)),
+            }
+            .Concat(radii.Select((r, i) => (DataFrameColumn)new DoubleDataFrameColumn($"lfc{r}_acc", rows.Select(x => x.Point.Lfc[i]))))
+            .Concat(radii.Select((r, i) => (DataFrameColumn)new DoubleDataFrameColumn($"hfc{r}_acc", rows.Select(x => x.Point.Hfc[i])))));
+    }
+
+    /// <summary>One panel of Figs. 4–5: train and test accuracy (solid), LFC(r) and HFC(r) test accuracy (dashed), over epochs.</summary>
+    public static GenericChart CurveChart(FrequencyCurve curve)
+    {
+        var epochs = curve.Points.Select(p => p.Epoch).ToArray();
+        var series = new List<Workbench.Visualization.Series<int>>
+        {
+            new("train", epochs, curve.Points.Select(p => p.Train).ToArray()),
+            new("test", epochs, curve.Points.Select(p => p.Test).ToArray()),
+        };
+        for (int i = 0; i < curve.Radii.Count; i++)
+        {
+            int k = i;
+            series.Add(new($"LFC r={curve.Radii[k]}", epochs, curve.Points.Select(p => p.Lfc[k]).ToArray(), Dashed: true));
+            series.Add(new($"HFC r={curve.Radii[k]}", epochs, curve.Points.Select(p => p.Hfc[k]).ToArray(), Dashed: true));
+        }
+        return Workbench.Visualization.LineFigures.Lines(series, "epoch", "accuracy", $"{curve.Name}: accuracy on train, test, LFC and HFC test images",
+            yRange: (0, 1), width: 800, height: 400);
+    }
 
     static DataFrame SmoothingTable(List<(double P, double Clean, double Fgsm)> rows) => new(
         new DoubleDataFrameColumn("p", rows.Select(r => r.P)),
