@@ -66,7 +66,7 @@ public static class HtmlReport
 
     /// <summary>
     /// The index page of a set of runs: date, commit and mode; per notebook its title (the first heading), status, run time,
-    /// claims that hold, and every claim that does not hold, by name.
+    /// claims that hold, and every claim that does not hold, by name; then every scorecard the notebooks displayed.
     /// </summary>
     public static string Index(IReadOnlyList<NotebookRun> runs, bool quick, DateTimeOffset? when = null, string? commit = null)
     {
@@ -91,7 +91,31 @@ public static class HtmlReport
             sb.Append($"<tr><td>{link}{(title.Length > 0 ? $"<br><small>{WebUtility.HtmlEncode(title)}</small>" : "")}</td>" +
                       $"<td>{(r.Passed ? "passed" : $"<span class=\"wb-fail\">failed: {WebUtility.HtmlEncode(r.Failure!.Message)}</span>")}</td><td>{time}</td><td>{claims}</td></tr>");
         }
-        return sb.Append("</table></body></html>").ToString();
+        sb.Append("</table>");
+        AppendScorecards(sb, runs);
+        return sb.Append("</body></html>").ToString();
+    }
+
+    /// <summary>Every scorecard the runs displayed (E4's and E5's ranking of the attribution methods), ordered by overall rank.</summary>
+    static void AppendScorecards(StringBuilder sb, IReadOnlyList<NotebookRun> runs)
+    {
+        var withCards = runs.Where(r => r.ScorecardTables.Count > 0).ToList();
+        if (withCards.Count == 0) return;
+        sb.Append("<h2>Scorecards</h2><p>Every attribution method ranked by every criterion (1 = best; the notebook gives the criteria's values, " +
+                  "directions and weights).</p>");
+        foreach (var r in withCards)
+            for (int i = 0; i < r.ScorecardTables.Count; i++)
+            {
+                var card = r.ScorecardTables[i];
+                var name = WebUtility.HtmlEncode(System.IO.Path.GetFileNameWithoutExtension(r.Notebook));
+                var link = r.Report.Length > 0 ? $"<a href=\"{WebUtility.HtmlEncode(System.IO.Path.GetFileName(r.Report))}\">{name}</a>" : name;
+                sb.Append($"<h3>{link}{(r.ScorecardTables.Count > 1 ? $", scorecard {i + 1}" : "")}</h3><table class=\"wb-scorecard\"><tr>");
+                foreach (var c in card.Columns) sb.Append($"<th>{WebUtility.HtmlEncode(c)}</th>");
+                sb.Append("</tr>");
+                foreach (var row in card.Ranked())
+                    sb.Append("<tr>").Append(string.Concat(row.Select(v => $"<td>{WebUtility.HtmlEncode(v)}</td>"))).Append("</tr>");
+                sb.Append("</table>");
+            }
     }
 
     /// <summary>A notebook's one-line description: its first markdown heading, without the #s and emphasis marks.</summary>

@@ -22,14 +22,31 @@ public sealed record RunOptions
     public TimeSpan CellTimeout { get; init; } = TimeSpan.FromHours(2);
 }
 
+/// <summary>A scorecard as a notebook displayed it: column names (method, ranks, overall rank) and the rows as text.</summary>
+public sealed record ScorecardTable(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows)
+{
+    /// <summary>The rows ordered by their overall rank (rows whose rank does not parse last, in their order).</summary>
+    public IEnumerable<IReadOnlyList<string>> Ranked()
+    {
+        int at = Columns.ToList().IndexOf("overall_rank");
+        return at < 0 ? Rows : Rows.OrderBy(r => int.TryParse(r[at], out var k) ? k : int.MaxValue);
+    }
+
+    /// <summary>Same columns and cells: a notebook that displays one scorecard twice lists it once.</summary>
+    public bool SameAs(ScorecardTable other) =>
+        Columns.SequenceEqual(other.Columns) && Rows.Count == other.Rows.Count && Rows.Zip(other.Rows).All(p => p.First.SequenceEqual(p.Second));
+}
+
 /// <summary>A failing cell: where and why.</summary>
 public sealed record CellFailure(int CellNumber, string FirstLine, string Message);
 
 /// <summary>The outcome of one notebook run.</summary>
 public sealed record NotebookRun(string Notebook, string ExecutedNotebook, string Report, TimeSpan Duration, CellFailure? Failure,
-    IReadOnlyList<(string Claim, bool Holds)> Claims)
+    IReadOnlyList<(string Claim, bool Holds)> Claims, IReadOnlyList<ScorecardTable>? Scorecards = null)
 {
     public bool Passed => Failure is null;
+    /// <summary>The distinct scorecards the notebook displayed, in order (none when it shows no scorecard).</summary>
+    public IReadOnlyList<ScorecardTable> ScorecardTables => Scorecards ?? [];
     public string Describe() => Failure switch
     {
         null => $"{System.IO.Path.GetFileName(Notebook)}: passed in {Duration.TotalSeconds:F1} s",
@@ -73,6 +90,7 @@ public sealed class NotebookRunner
 
         CellFailure? failure = null;
         var claims = new List<(string, bool)>();
+        var scorecards = new List<ScorecardTable>();
         if (!doc.Cells.Any(c => c.Kind == CellKind.Code))
             failure = new CellFailure(0, "(notebook)", $"Notebook '{path}' has no code cells.");
         var provenance = Provenance.Collect(options, started, doc.Path, NotebookParameters.Declared(doc));
@@ -108,6 +126,7 @@ public sealed class NotebookRunner
                     failure = new CellFailure(number, cell.FirstLine, FirstLines(message));
                 }
                 claims.AddRange(outputs.Claims);
+                scorecards.AddRange(outputs.Scorecards.Where(s => !scorecards.Any(s.SameAs)));
                 cell.Duration = cellClock.Elapsed;
                 task.Report(executionCount);
                 Write(executed, doc, provenance, clock, failure); // after every cell: a killed run keeps what ran
@@ -125,7 +144,7 @@ public sealed class NotebookRunner
         finally { kernel?.Dispose(); }
         Write(executed, doc, provenance, clock, failure);
         AtomicFile.WriteAllText(report, HtmlReport.Render(doc, provenance, failure));
-        return new NotebookRun(path, executed, report, clock.Elapsed, failure, claims);
+        return new NotebookRun(path, executed, report, clock.Elapsed, failure, claims, scorecards);
     }
 
     static void Write(string executed, NotebookDocument doc, JsonObject provenance, Stopwatch clock, CellFailure? failure)
@@ -261,6 +280,7 @@ sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
     readonly List<(string Name, int Index)> _streamOrder = new();
 
     public List<(string Claim, bool Holds)> Claims { get; } = new();
+    public List<ScorecardTable> Scorecards { get; } = new();
 
     public void Add(KernelEvent e)
     {
@@ -308,7 +328,7 @@ sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
         }
     }
 
-    /// <summary>Closes the streams (cut at <see cref="NotebookRunner.MaxStreamCharacters"/>) and reads the claims tables.</summary>
+    /// <summary>Closes the streams (cut at <see cref="NotebookRunner.MaxStreamCharacters"/>) and reads the claims tables and scorecards.</summary>
     public void Finish()
     {
         foreach (var (name, index) in _streamOrder)
@@ -320,14 +340,12 @@ sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
             cell.Outputs[index] = new CellOutput("stream", new Dictionary<string, string>(), text, StreamName: name);
         }
         foreach (var o in cell.Outputs)
-            if (o.Data.TryGetValue("text/html", out var html))
-                foreach (Match m in ClaimsTable.Matches(html))
-                    if (JsonNode.Parse(WebUtility.HtmlDecode(m.Groups[1].Value)) is JsonArray rows)
-                        foreach (var row in rows)
-                            Claims.Add((row?["claim"]?.GetValue<string>() ?? "", row?["holds"]?.GetValue<bool>() == true));
+        {
+            if (!o.Data.TryGetValue("text/html", out var html)) continue;
+            Claims.AddRange(ReportMarkers.ClaimsIn(html));
+            Scorecards.AddRange(ReportMarkers.ScorecardsIn(html));
+        }
     }
-
-    static readonly Regex ClaimsTable = new(Workbench.Interactive.HtmlFormatters.ClaimsAttributeName + "=\"([^\"]*)\"");
 
     /// <summary>An event's formattedValues as a mime bundle.</summary>
     public static Dictionary<string, string> Bundle(JsonObject payload)
@@ -338,5 +356,33 @@ sealed class CellOutputBuilder(NotebookCell cell, Action<string> onLine)
                 if (v?["mimeType"]?.GetValue<string>() is { } mime && v["value"]?.GetValue<string>() is { } value && v["suppressDisplay"]?.GetValue<bool>() != true)
                     bundle[mime] = value;
         return bundle;
+    }
+}
+
+/// <summary>
+/// Reads what the workbench's HTML table formatter marks in a notebook's output (<see cref="Workbench.Interactive.HtmlFormatters"/>):
+/// the verdicts of claims tables and the rankings of scorecards, so a run's index can list them.
+/// </summary>
+public static class ReportMarkers
+{
+    static readonly Regex Claims = new(Workbench.Interactive.HtmlFormatters.ClaimsAttributeName + "=\"([^\"]*)\"");
+    static readonly Regex Scorecards = new(Workbench.Interactive.HtmlFormatters.ScorecardAttributeName + "=\"([^\"]*)\"");
+
+    /// <summary>Every claim of every claims table in <paramref name="html"/>, with its verdict.</summary>
+    public static IEnumerable<(string Claim, bool Holds)> ClaimsIn(string html)
+    {
+        foreach (Match m in Claims.Matches(html))
+            if (JsonNode.Parse(WebUtility.HtmlDecode(m.Groups[1].Value)) is JsonArray rows)
+                foreach (var row in rows)
+                    yield return (row?["claim"]?.GetValue<string>() ?? "", row?["holds"]?.GetValue<bool>() == true);
+    }
+
+    /// <summary>Every scorecard in <paramref name="html"/>: its rank columns and rows as displayed.</summary>
+    public static IEnumerable<ScorecardTable> ScorecardsIn(string html)
+    {
+        foreach (Match m in Scorecards.Matches(html))
+            if (JsonNode.Parse(WebUtility.HtmlDecode(m.Groups[1].Value)) is JsonObject card && card["columns"] is JsonArray columns && card["rows"] is JsonArray rows)
+                yield return new ScorecardTable(columns.Select(c => c?.GetValue<string>() ?? "").ToList(),
+                    rows.OfType<JsonArray>().Select(r => (IReadOnlyList<string>)r.Select(c => c?.GetValue<string>() ?? "").ToList()).ToList());
     }
 }

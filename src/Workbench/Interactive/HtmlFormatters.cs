@@ -49,7 +49,7 @@ public static class HtmlFormatters
     /// </summary>
     public static string Table(DataFrame frame, int maxRows = 25, int expandableRows = 2000)
     {
-        var sb = new StringBuilder("<table class=\"wb-table\"" + ClaimsAttribute(frame) + ">");
+        var sb = new StringBuilder("<table class=\"wb-table\"" + ClaimsAttribute(frame) + ScorecardAttribute(frame) + ">");
         AppendRows(sb, frame, Math.Min(frame.Rows.Count, maxRows));
         sb.Append("</table>");
         sb.Append($"<p class=\"wb-caption\">{frame.Rows.Count} rows × {frame.Columns.Count} columns{(frame.Rows.Count > maxRows ? $" (first {maxRows} shown)" : "")}</p>");
@@ -95,6 +95,29 @@ public static class HtmlFormatters
                 ["holds"] = frame["holds"][r] is true,
             });
         return $" {ClaimsAttributeName}=\"{WebUtility.HtmlEncode(claims.ToJsonString())}\"";
+    }
+
+    /// <summary>The attribute a scorecard (<see cref="Workbench.Evaluation.AttributionScorecard.Rank"/>: a "method" column and an
+    /// "overall_rank" column) carries so that a notebook run can put its ranking in the report index:
+    /// data-workbench-scorecard='{"columns":["method", "rank …", …, "overall_rank"], "rows":[["IG", "1", …], …]}'
+    /// (the method, every rank column, the weighted mean rank, the overall rank and the randomization check, as displayed).</summary>
+    public const string ScorecardAttributeName = "data-workbench-scorecard";
+
+    static string ScorecardAttribute(DataFrame frame)
+    {
+        var names = frame.Columns.Select(c => c.Name).ToList();
+        if (!names.Contains("method") || !names.Contains("overall_rank")) return "";
+        var kept = names.Where(n => n == "method" || n.StartsWith("rank ", StringComparison.Ordinal)
+            || n is "weighted_mean_rank" or "overall_rank" or "passes_randomization_check").ToList();
+        var rows = new System.Text.Json.Nodes.JsonArray();
+        for (long r = 0; r < frame.Rows.Count; r++)
+            rows.Add(new System.Text.Json.Nodes.JsonArray(kept.Select(n => (System.Text.Json.Nodes.JsonNode?)FormatCell(frame[n][r])).ToArray()));
+        var card = new System.Text.Json.Nodes.JsonObject
+        {
+            ["columns"] = new System.Text.Json.Nodes.JsonArray(kept.Select(n => (System.Text.Json.Nodes.JsonNode?)n).ToArray()),
+            ["rows"] = rows,
+        };
+        return $" {ScorecardAttributeName}=\"{WebUtility.HtmlEncode(card.ToJsonString())}\"";
     }
 
     static string FormatCell(object? v) => v switch

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Workbench.Evaluation;
 using Workbench.Notebooks;
 
 namespace Workbench.Tests.Notebooks;
@@ -32,6 +33,38 @@ public class HtmlReportTests : IDisposable
         Assert.DoesNotContain("does not hold: small margins", html);
         Assert.Contains("2.5 min", html);
         Assert.Contains("failed: boom", html);
+    }
+
+    [Fact]
+    public void A_displayed_scorecard_reaches_the_index_ranked_and_once()
+    {
+        var criteria = new[]
+        {
+            new ScorecardCriterion("deletion_auc", Preferred.Lower, new Dictionary<string, double> { ["Saliency"] = 0.30, ["IG"] = 0.10, ["Random"] = 0.50 }),
+            new ScorecardCriterion(AttributionScorecard.RandomizationMetric, Preferred.Lower, new Dictionary<string, double> { ["Saliency"] = 0.2, ["IG"] = 0.1, ["Random"] = 0.9 }),
+        };
+        var scorecard = AttributionScorecard.Rank(new[] { "Saliency", "IG", "Random" }, criteria);
+        var html = Workbench.Interactive.HtmlFormatters.Table(scorecard);
+        var card = Assert.Single(ReportMarkers.ScorecardsIn(html));
+        Assert.Equal("method", card.Columns[0]);
+        Assert.Contains("overall_rank", card.Columns);
+        Assert.Contains("passes_randomization_check", card.Columns);
+        Assert.DoesNotContain("deletion_auc (↓)", card.Columns); // values stay in the notebook; the index shows ranks
+        Assert.Equal(new[] { "IG", "Saliency", "Random" }, card.Ranked().Select(r => r[0]));
+        Assert.Empty(ReportMarkers.ClaimsIn(html));
+
+        // A claims table is not a scorecard, and a table without the columns carries neither marker.
+        var claims = Workbench.Experiments.ClaimsTable.ToDataFrame(new[] { new Workbench.Experiments.Claim("c", "m", "r", true) });
+        Assert.Empty(ReportMarkers.ScorecardsIn(Workbench.Interactive.HtmlFormatters.Table(claims)));
+        Assert.Equal(new[] { ("c", true) }, ReportMarkers.ClaimsIn(Workbench.Interactive.HtmlFormatters.Table(claims)));
+
+        var run = new NotebookRun(Path.Combine(_dir, "05-sanity.ipynb"), "", Path.Combine(_dir, "05-sanity.html"), TimeSpan.FromSeconds(60), null, [], new[] { card });
+        var index = HtmlReport.Index(new[] { run }, quick: true, commit: "abc");
+        Assert.Contains("<h2>Scorecards</h2>", index);
+        int ig = index.IndexOf("<td>IG</td>"), saliency = index.IndexOf("<td>Saliency</td>"), random = index.IndexOf("<td>Random</td>");
+        Assert.True(ig > 0 && ig < saliency && saliency < random, "rows in overall-rank order");
+        Assert.DoesNotContain("Scorecards", HtmlReport.Index(new[] { run with { Scorecards = null } }, quick: true, commit: "abc"));
+        Assert.True(card.SameAs(ReportMarkers.ScorecardsIn(html).Single()));
     }
 
     [Fact]
