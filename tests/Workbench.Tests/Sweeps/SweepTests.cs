@@ -8,8 +8,25 @@ using static Workbench.Tests.Sweeps.SweepFixtures;
 namespace Workbench.Tests.Sweeps;
 
 /// <summary>Issue #18: a sweep run as S shards and merged gives exactly the numbers of one process; bad input is refused.</summary>
-public class SweepTests(ITestOutputHelper output)
+public class SweepTests(ITestOutputHelper output) : IDisposable
 {
+    readonly List<string> _made = new();
+
+    /// <summary>A fresh folder for this test (sweeps, model caches), deleted with the test: runs must not pile up in /tmp.</summary>
+    string TempDir(string name)
+    {
+        var dir = SweepFixtures.TempDir(name);
+        _made.Add(dir);
+        return dir;
+    }
+
+    public void Dispose()
+    {
+        foreach (var dir in _made)
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException e) { output.WriteLine($"could not delete {dir}: {e.Message}"); }
+    }
+
     static (int Code, string Out, string Err) Cli(params string[] args)
     {
         var o = new StringWriter();
