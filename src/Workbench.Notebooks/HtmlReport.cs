@@ -81,8 +81,7 @@ public static class HtmlReport
         sb.Append("<table><tr><th>notebook</th><th>status</th><th>run time</th><th>claims that hold</th></tr>");
         foreach (var r in runs)
         {
-            var name = WebUtility.HtmlEncode(System.IO.Path.GetFileNameWithoutExtension(r.Notebook));
-            var link = r.Report.Length > 0 ? $"<a href=\"{WebUtility.HtmlEncode(System.IO.Path.GetFileName(r.Report))}\">{name}</a>" : name;
+            var link = ReportLink(r);
             var title = Title(r.Notebook);
             var failing = r.Claims.Where(c => !c.Holds).ToList();
             var claims = r.Claims.Count == 0 ? "—" : $"{r.Claims.Count(c => c.Holds)} / {r.Claims.Count}" +
@@ -107,15 +106,20 @@ public static class HtmlReport
             for (int i = 0; i < r.ScorecardTables.Count; i++)
             {
                 var card = r.ScorecardTables[i];
-                var name = WebUtility.HtmlEncode(System.IO.Path.GetFileNameWithoutExtension(r.Notebook));
-                var link = r.Report.Length > 0 ? $"<a href=\"{WebUtility.HtmlEncode(System.IO.Path.GetFileName(r.Report))}\">{name}</a>" : name;
-                sb.Append($"<h3>{link}{(r.ScorecardTables.Count > 1 ? $", scorecard {i + 1}" : "")}</h3><table class=\"wb-scorecard\"><tr>");
+                sb.Append($"<h3>{ReportLink(r)}{(r.ScorecardTables.Count > 1 ? $", scorecard {i + 1}" : "")}</h3><table class=\"wb-scorecard\"><tr>");
                 foreach (var c in card.Columns) sb.Append($"<th>{WebUtility.HtmlEncode(c)}</th>");
                 sb.Append("</tr>");
                 foreach (var row in card.Ranked())
                     sb.Append("<tr>").Append(string.Concat(row.Select(v => $"<td>{WebUtility.HtmlEncode(v)}</td>"))).Append("</tr>");
                 sb.Append("</table>");
             }
+    }
+
+    /// <summary>The notebook's name, linked to its report when the run wrote one.</summary>
+    static string ReportLink(NotebookRun r)
+    {
+        var name = WebUtility.HtmlEncode(System.IO.Path.GetFileNameWithoutExtension(r.Notebook));
+        return r.Report.Length > 0 ? $"<a href=\"{WebUtility.HtmlEncode(System.IO.Path.GetFileName(r.Report))}\">{name}</a>" : name;
     }
 
     /// <summary>A notebook's one-line description: its first markdown heading, without the #s and emphasis marks.</summary>

@@ -28,10 +28,8 @@ public sealed class FrequencyProbe : IDisposable
         Test = test ?? throw new ArgumentNullException(nameof(test));
         ArgumentNullException.ThrowIfNull(radii);
         if (radii.Count == 0) throw new ArgumentException("radii must hold at least one radius; got none.", nameof(radii));
-        double max = FrequencySplit.MaxRadius(test.Inputs.shape[^2], test.Inputs.shape[^1]);
-        foreach (var r in radii)
-            if (!(r > 0 && r <= max))
-                throw new ArgumentOutOfRangeException("radius", r, $"every radius in radii must be in (0, {max:F2}] (the test images' frequency range); got {r}.");
+        // Every radius up front: a bad one must not leave the sets built for the others undisposed.
+        foreach (var r in radii) FrequencySplit.CheckRadius(r, test.Inputs.shape[^2], test.Inputs.shape[^1]);
         Radii = radii.ToArray();
         _low = radii.Select(r => FrequencySplit.Of(test, r, low: true)).ToArray();
         _high = radii.Select(r => FrequencySplit.Of(test, r, low: false)).ToArray();
@@ -80,7 +78,7 @@ public static class FrequencyCurves
         TorchRuntime.Seed(options.Seed);
         using var model = spec.Build();
         var points = new List<FrequencyCurvePoint>();
-        Trainer.Fit(model, train, test: null, options with { EvaluateEveryEpoch = false }, progress.Within(name),
+        Trainer.Fit(model, train, test: null, options, progress.Within(name),
             afterEpoch: e => points.Add(probe.Measure(model, e.Epoch)));
         return new FrequencyCurve(name, spec, options, probe.Radii, points);
     }

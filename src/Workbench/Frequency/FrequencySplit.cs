@@ -26,14 +26,20 @@ public static class FrequencySplit
     public static TensorDataset Of(TensorDataset data, double radius, bool low) =>
         new(Split(data.Inputs, radius, low), data.Labels.clone(), $"{data.Name}-{(low ? "lfc" : "hfc")}{radius:R}", data.Classes);
 
+    /// <summary>Throws unless <paramref name="radius"/> lies in (0, <see cref="MaxRadius"/>] of H×W images.</summary>
+    internal static void CheckRadius(double radius, long height, long width)
+    {
+        double max = MaxRadius(height, width);
+        if (!(radius > 0 && radius <= max))
+            throw new ArgumentOutOfRangeException(nameof(radius), radius, $"radius must be in (0, {max:F2}] (the frequency range of {height}×{width} images); got {radius}.");
+    }
+
     static Tensor Split(Tensor images, double radius, bool low)
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.dim() < 3)
             throw new ArgumentException($"images must be a batch [N, ..., H, W]; got [{string.Join(", ", images.shape)}].", nameof(images));
-        double max = MaxRadius(images.shape[^2], images.shape[^1]);
-        if (!(radius > 0 && radius <= max))
-            throw new ArgumentOutOfRangeException(nameof(radius), radius, $"radius must be in (0, {max:F2}] (the frequency range of {images.shape[^2]}×{images.shape[^1]} images); got {radius}.");
+        CheckRadius(radius, images.shape[^2], images.shape[^1]);
         using var scope = torch.NewDisposeScope();
         var filtered = low ? FourierFilter.LowPass(images, radius) : FourierFilter.HighPass(images, radius);
         // Authors: each filtered image rescaled by its own maximum (an image whose maximum is not positive is left as is).
