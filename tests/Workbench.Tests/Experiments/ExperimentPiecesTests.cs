@@ -1,10 +1,12 @@
 using TorchSharp;
 using Workbench.Attribution;
+using Workbench.Data;
 using Workbench.Experiments;
 using Workbench.Experiments.FooledGradients;
 using Workbench.Experiments.InterpretationGeneralization;
 using Workbench.Experiments.ScoreMatching;
 using Workbench.Tests.Attribution;
+using Workbench.Training;
 using static TorchSharp.torch;
 
 namespace Workbench.Tests.Experiments;
@@ -77,6 +79,37 @@ public class ExperimentPiecesTests
         missing.Remove("gradient-norm");
         Assert.Equal("ganTestPercent", Assert.Throws<ArgumentException>(() =>
             ScoreMatchingExperiment.GanTestClaim("mnist", "λ", missing, new GanTestResult(0.5, 0.99, true), config)).ParamName);
+    }
+
+    /// <summary>Issue #20: the judge learns from the first JudgeTrainImages of the whole training set, not from the classifiers' subset.</summary>
+    [Fact]
+    public void E3_judge_trains_on_its_own_share_of_the_training_set()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "wb-e3-judge-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var config = new ScoreMatchingConfig
+            {
+                TrainImages = 32, JudgeTrainImages = 96, JudgeTraining = new ScoreMatchingConfig().JudgeTraining with { Epochs = 1, BatchSize = 32 },
+            };
+            using var trainingSet = new TensorDataset(torch.rand(200, 1, 28, 28), torch.arange(200, dtype: ScalarType.Int64) % 10, "noise", 10);
+            using var test = trainingSet.Take(20);
+            var cache = new ModelCache(dir);
+            var (judge, accuracy) = ScoreMatchingExperiment.TrainJudge(config, trainingSet, test, cache: cache);
+            judge.Dispose();
+            Assert.InRange(accuracy, 0, 1);
+
+            var options = config.JudgeTraining with { Seed = config.JudgeTraining.Seed + config.Seed };
+            using var judgeImages = trainingSet.Take(96);
+            var again = cache.GetOrTrain(config.Judge, judgeImages, test, options);
+            again.Model.Dispose();
+            Assert.True(again.FromCache);
+            Assert.Equal(3, again.Result.Steps); // 96 images in batches of 32
+
+            Assert.Equal("config", Assert.Throws<ArgumentOutOfRangeException>(() =>
+                ScoreMatchingExperiment.TrainJudge(config with { JudgeTrainImages = 0 }, trainingSet, test, cache: cache)).ParamName);
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
     }
 
     /// <summary>E3 trains with the authors' optimiser; seeds and λ change the cache key, the judge is another architecture.</summary>

@@ -16,10 +16,10 @@ public static class SweepFixtures
         ["SmoothGradSamples"] = "2", ["IgSteps"] = "3", ["PretrainImages"] = "200",
     };
 
-    /// <summary>E3 on Fashion-MNIST: 256 training images, one epoch, the judge one epoch, 8 samples of 5 ascent steps, 16 evaluation images.</summary>
+    /// <summary>E3 on Fashion-MNIST: 256 training images, one epoch, the judge one epoch on 256 images, 8 samples of 5 ascent steps, 16 evaluation images.</summary>
     public static readonly IReadOnlyDictionary<string, string> E3 = new Dictionary<string, string>
     {
-        ["TrainImages"] = "256", ["Training.Epochs"] = "1", ["JudgeTraining.Epochs"] = "1", ["GanTestSamples"] = "8", ["Sampler.Steps"] = "5", ["EvaluationImages"] = "16",
+        ["TrainImages"] = "256", ["Training.Epochs"] = "1", ["JudgeTrainImages"] = "256", ["JudgeTraining.Epochs"] = "1", ["GanTestSamples"] = "8", ["Sampler.Steps"] = "5", ["EvaluationImages"] = "16",
     };
 
     public static string TempDir(string name)

@@ -47,7 +47,13 @@ public sealed record ScoreMatchingConfig
     public AntiScoreMatchingPenalty AntiScoreMatching { get; init; } = new();
     /// <summary>The GAN-test judge: a ReLU ResNet with BatchNorm (another architecture than the Softplus CNN it judges).</summary>
     public ModelSpec Judge { get; init; } = new("resnet");
-    public TrainOptions JudgeTraining { get; init; } = new() { Epochs = 3, BatchSize = 64, Seed = 500 };
+    /// <summary>
+    /// The judge's training images, the first of the training set: all 60,000 by default, since the judge stands for a classifier
+    /// of real data (Shmelkov et al.'s GAN-test), not for the classifiers under test. On Fashion-MNIST, 4 epochs on 60,000 images
+    /// reach 91.3 % on the real test set; 3 epochs on the classifiers' 20,000 reached 87.3 %, below <see cref="JudgeMinimumAccuracy"/>.
+    /// </summary>
+    public int JudgeTrainImages { get; init; } = 60_000;
+    public TrainOptions JudgeTraining { get; init; } = new() { Epochs = 4, BatchSize = 64, Seed = 500 };
     /// <summary>Below this accuracy on real test images the judge is not competent and the GAN-test claim is not judged.</summary>
     public double JudgeMinimumAccuracy { get; init; } = 0.90;
     public int GanTestSamples { get; init; } = 1000;
@@ -65,14 +71,14 @@ public sealed record ScoreMatchingConfig
     {
         Datasets = new[] { DatasetName.FashionMnist },
         Lambdas = new[] { 1e-3 }, Seeds = 1, TrainImages = 5_000, Training = new ScoreMatchingConfig().Training with { Epochs = 2 },
-        JudgeTraining = new ScoreMatchingConfig().JudgeTraining with { Epochs = 1 },
+        JudgeTrainImages = 5_000, JudgeTraining = new ScoreMatchingConfig().JudgeTraining with { Epochs = 1 },
         GanTestSamples = 60, Sampler = new SamplerOptions { Steps = 60 }, EvaluationImages = 200,
     };
 
     /// <summary>
     /// The one-hour preset on 2 CPU cores, per dataset (run it once with Datasets = [FashionMnist], once with [Mnist]):
-    /// 20,000 training images, 5 epochs, λ ∈ {1e-4, 1e-3}, 2 seeds (14 models), 300 GAN-test samples of 500 steps,
-    /// 500 evaluation images. The whole protocol (<c>new ScoreMatchingConfig()</c>) takes several hours.
+    /// 20,000 training images, 5 epochs, λ ∈ {1e-4, 1e-3}, 2 seeds (14 models), the judge on all 60,000 for 4 epochs, 300 GAN-test
+    /// samples of 500 steps, 500 evaluation images. The whole protocol (<c>new ScoreMatchingConfig()</c>) takes several hours.
     /// </summary>
     public static ScoreMatchingConfig Full { get; } = new()
     {
@@ -123,7 +129,7 @@ public sealed class ScoreMatchingInputs(ScoreMatchingConfig config, IProgressSin
         var train = split.Train.Take(config.TrainImages);
         var evaluation = split.Test.Take(config.EvaluationImages);
         double fill = config.PerturbationFill ?? PixelPerturbation.BackgroundFill(train.Inputs);
-        var (judge, accuracy) = ScoreMatchingExperiment.TrainJudge(config, train, split.Test, progress, cache);
+        var (judge, accuracy) = ScoreMatchingExperiment.TrainJudge(config, split.Train, split.Test, progress, cache);
         return _made[dataset] = new ScoreMatchingDatasetInputs(split, train, evaluation, fill, judge, accuracy);
     }
 
@@ -156,11 +162,15 @@ public static class ScoreMatchingExperiment
     public static TrainOptions TrainOptionsFor(ScoreMatchingConfig config, IPenalty? penalty, double lambda, int seedOffset = 0) =>
         config.Training with { Seed = config.Seed + seedOffset, Penalty = penalty, PenaltyWeight = penalty is null ? 1 : lambda };
 
-    /// <summary>Step 1: the GAN-test judge, trained (or read from the cache) on the experiment's training images, and its accuracy on real test images.</summary>
-    public static (nn.Module<Tensor, Tensor> Judge, double RealAccuracy) TrainJudge(ScoreMatchingConfig config, TensorDataset train, TensorDataset test,
+    /// <summary>Step 1: the GAN-test judge, trained (or read from the cache) on the first <see cref="ScoreMatchingConfig.JudgeTrainImages"/>
+    /// of the training set, and its accuracy on real test images.</summary>
+    public static (nn.Module<Tensor, Tensor> Judge, double RealAccuracy) TrainJudge(ScoreMatchingConfig config, TensorDataset trainingSet, TensorDataset test,
         IProgressSink? progress = null, ModelCache? cache = null)
     {
-        var judge = (cache ?? new ModelCache()).GetOrTrain(config.Judge, train, test, config.JudgeTraining with { Seed = config.JudgeTraining.Seed + config.Seed },
+        if (config.JudgeTrainImages < 1)
+            throw new ArgumentOutOfRangeException(nameof(config), config.JudgeTrainImages, "config.JudgeTrainImages must be at least 1.");
+        using var judgeTrain = trainingSet.Take(config.JudgeTrainImages);
+        var judge = (cache ?? new ModelCache()).GetOrTrain(config.Judge, judgeTrain, test, config.JudgeTraining with { Seed = config.JudgeTraining.Seed + config.Seed },
             (progress ?? NullProgress.Instance).Within("GAN-test judge"));
         return (judge.Model, judge.Result.TestAccuracy);
     }
