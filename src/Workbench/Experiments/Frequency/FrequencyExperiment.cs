@@ -56,9 +56,9 @@ public sealed record FrequencyConfig
         ManifoldL = new[] { 0.0, 16 }, CurveEpochs = 3, CurveBatchSizes = new[] { 32, 256 },
     };
 
-    /// <summary>20,000 training images and 2 epochs for each of the 9 CNNs: 26.3 min from a cold cache on 2 shared CPU cores (2026-11-30), before the
-    /// manifold experiments and the accuracy-vs-epoch curves were added (each measured alone at 1 thread on shared cores: 27 min more for the four
-    /// manifold curves, 35.4 min more for the four 8-epoch curve runs at load 3–4 on 2 cores, 2026-12-01).</summary>
+    /// <summary>20,000 training images and 2 epochs for each of the 9 CNNs, with the manifold experiments and the 8-epoch accuracy curves:
+    /// notebook 08 in full mode took 40.9 min in the real kernel from a cold cache on 2 quiet cores at 2 torch threads, 33.9 min of it in
+    /// <see cref="FrequencyExperiment.Run"/> (2026-12-01).</summary>
     public static FrequencyConfig Full { get; } = new() { TrainImages = 20_000, Epochs = 2 };
 }
 
