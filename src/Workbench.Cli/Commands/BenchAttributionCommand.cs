@@ -16,6 +16,7 @@ public sealed class BenchAttributionCommand : CliCommand
         new("batch", "Images per call", "n", "64"),
         new("steps", "Steps / samples of IG, SmoothGrad and GradientSHAP", "n", "50"),
         new("repeats", "Timed repeats per side (median reported)", "n", "3"),
+        new("window", "Seconds each timed sample repeats calls for", "s", "0.5"),
         new("ig-steps", "IG steps of the peak-memory measurement", "n", "1000"),
         new("ig-images", "Images of the peak-memory measurement", "n", "256"),
         new("threads", "libtorch threads", "n", "all cores"),
@@ -25,7 +26,7 @@ public sealed class BenchAttributionCommand : CliCommand
     public override int Execute(CliArgs args)
     {
         var config = new AttributionBenchmarkConfig(args.GetInt("batch", 64, 1), args.GetInt("steps", 50, 1), args.GetInt("repeats", 3, 1),
-            args.GetInt("ig-steps", 1000, 1), args.GetInt("ig-images", 256, 1));
+            args.GetInt("ig-steps", 1000, 1), args.GetInt("ig-images", 256, 1), WindowSeconds: args.GetDouble("window", 0.5, 0.01));
         TorchRuntime.SetThreads(args.GetInt("threads", Environment.ProcessorCount, min: 1));
         using var data = CliProgress.Run(p => Datasets.Load(DatasetName.Mnist, progress: p));
         var result = CliProgress.Run(p => AttributionBenchmark.Run(data.Test.Inputs, config, p));

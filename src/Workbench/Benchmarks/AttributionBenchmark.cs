@@ -7,7 +7,10 @@ using static TorchSharp.torch;
 
 namespace Workbench.Benchmarks;
 
-public sealed record AttributionBenchmarkConfig(int Batch = 64, int Steps = 50, int Repeats = 3, int IgMemorySteps = 1000, int IgMemoryImages = 256, int Seed = 0);
+/// <param name="WindowSeconds">Each timed sample repeats calls until this long has passed. A 24 ms call timed in 0.1 s windows
+/// (4 calls) swung the Saliency ratio between 1.14 and 1.34 at 2 threads on a quiet machine; 0.5 s windows steadied it (2026-12-02).</param>
+public sealed record AttributionBenchmarkConfig(int Batch = 64, int Steps = 50, int Repeats = 3, int IgMemorySteps = 1000, int IgMemoryImages = 256, int Seed = 0,
+    double WindowSeconds = 0.5);
 
 /// <summary>
 /// One method's timing: median seconds per call of each side, the median of the per-round ratios
@@ -95,6 +98,7 @@ public static class AttributionBenchmark
                 var ratios = new List<double>();
                 void Library() { using var a = method().Attribute(x, takesTarget ? target : null, baselines); }
                 void Raw() { using var scope = torch.NewDisposeScope(); raw(x, x); }
+                double Time(Action a) => TimeCalls(a, config.WindowSeconds);
                 Time(Library); // warm-up
                 Time(Raw);
                 for (int r = 0; r < config.Repeats; r++)
@@ -128,12 +132,12 @@ public static class AttributionBenchmark
         return new AttributionBenchmarkResult(timings, full, tenth, baseline);
     }
 
-    /// <summary>Seconds per call; fast calls are repeated until 0.1 s have passed, so timer noise does not decide a ratio.</summary>
-    static double Time(Action a)
+    /// <summary>Seconds per call; fast calls are repeated until <paramref name="window"/> seconds have passed, so timer noise and transients do not decide a ratio.</summary>
+    static double TimeCalls(Action a, double window)
     {
         var clock = Stopwatch.StartNew();
         int calls = 0;
-        do { a(); calls++; } while (clock.Elapsed.TotalSeconds < 0.1);
+        do { a(); calls++; } while (clock.Elapsed.TotalSeconds < window);
         return clock.Elapsed.TotalSeconds / calls;
     }
 
