@@ -159,6 +159,40 @@ public class LayerAndBackpropTests
         return (a.Map.flatten(1).sum(1) - gap).abs().max().item<double>() < 1e-8 && a.ConvergenceDelta!.abs().max().item<double>() < 1e-8;
     }
 
+    /// <summary>
+    /// The max-pool rule routes through the pool's own backward node. Checked against the rule written
+    /// out with the winners' indices (pooling again with indices, routing by scatter-add) on pools whose
+    /// windows overlap, are padded, dilated or cut by ceil mode, and summation-to-delta on each.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 2, 0, 1, false)]
+    [InlineData(3, 2, 1, 1, false)]
+    [InlineData(3, 2, 1, 1, true)]
+    [InlineData(2, 1, 0, 2, false)]
+    [InlineData(3, 3, 1, 1, true)]
+    public void Deeplift_max_pool_rule_matches_routing_by_the_winners_indices(long kernel, long stride, long padding, long dilation, bool ceil)
+    {
+        using var scope = torch.NewDisposeScope();
+        TorchRuntime.Seed(31);
+        var pool = nn.MaxPool2d(kernel, stride, padding, dilation, ceil);
+        var side = pool.call(torch.zeros(1, 1, 9, 9)).shape[2];
+        var model = nn.Sequential(("pool", pool), ("flatten", nn.Flatten()), ("fc", nn.Linear(2 * side * side, 2)));
+        model.to(ScalarType.Float64);
+        var x = Nets.Inputs(new long[] { 3, 2, 9, 9 }, seed: 32);
+        var b = Nets.Inputs(new long[] { 3, 2, 9, 9 }, seed: 33);
+        var dl = new DeepLift(model).Attribute(x, 1, b);
+
+        // The rule by hand: Δy of each window split between the input's and the baseline's winners.
+        var w = model.parameters().First()[1].detach().reshape(1, 2, side, side);
+        var (y, ix) = pool.forward_with_indices(x);
+        var (yb, ib) = pool.forward_with_indices(b);
+        var m = torch.maximum(y, yb);
+        Tensor Route(Tensor values, Tensor indices) => torch.zeros_like(x).flatten(2).scatter_add(2, indices.flatten(2), values.flatten(2)).reshape(x.shape);
+        var received = Route(w * (m - yb), ix) + Route(w * (y - m), ib);
+        Assert.True(dl.Map.allclose(received, atol: 1e-12), $"largest difference {(dl.Map - received).abs().max().item<double>():G3}");
+        Assert.True(dl.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+    }
+
     [Fact]
     public void Deeplift_shap_averages_deeplift_over_the_baselines()
     {
