@@ -15,9 +15,13 @@ public sealed record AttributionBenchmarkConfig(int Batch = 64, int Steps = 50, 
 /// <summary>
 /// One method's timing: median seconds per call of each side, the median of the per-round ratios
 /// (library / raw of the same round), and the ratio of the fastest rounds (<see cref="FastestRatio"/>:
-/// on a loaded machine the least disturbed round of each side is the closest to its own cost).
+/// on a loaded machine the least disturbed round of each side is the closest to its own cost). For
+/// methods with backward rules, <see cref="HandWrittenRatio"/> is the median per-round ratio against the
+/// same rules written by hand (<see cref="HandWrittenPasses"/>): the library's own cost, where
+/// <see cref="Ratio"/> (against plain gradients) also counts the rules' arithmetic.
 /// </summary>
-public sealed record MethodTiming(string Method, double LibrarySeconds, double RawSeconds, int Images, double Ratio, double FastestRatio)
+public sealed record MethodTiming(string Method, double LibrarySeconds, double RawSeconds, int Images, double Ratio, double FastestRatio,
+    double? HandWrittenRatio = null)
 {
     public double ImagesPerSecond => Images / LibrarySeconds;
 }
@@ -28,17 +32,20 @@ public sealed record AttributionBenchmarkResult(IReadOnlyList<MethodTiming> Meth
 /// Each gradient method against the minimal hand-written TorchSharp computation of the same passes
 /// (e.g. IG with n steps vs n forward+backward passes over interpolated inputs), on the small CNN,
 /// medians of alternating repeats in one process. Modified-backward methods (guided backprop,
-/// DeepLIFT, LRP) are compared with plain gradients of the same passes, so their ratio is the cost
-/// of their rules. Layer and CAM methods stop the backward pass at their layer while the baseline runs
-/// it to the input, so their ratio can be below 1. Perturbation baselines are the forward passes of
-/// the batch alone, so their ratio includes building the perturbed inputs. Each round times both sides back to back (alternating which goes first) and the
-/// ratio reported is the median of the rounds' ratios: load from other processes that drifts over
-/// seconds then cancels within a round instead of deciding the ratio.
+/// DeepLIFT, LRP) are compared with plain gradients of the same passes, so their ratio includes the cost
+/// of their rules; guided backprop and DeepLIFT are also compared with their rules written by hand
+/// (<see cref="HandWrittenPasses"/>), which isolates the library's own cost. Layer and CAM methods stop
+/// the backward pass at their layer while the baseline runs it to the input, so their ratio can be
+/// below 1. Perturbation baselines are the forward passes of the batch alone, so their ratio includes
+/// building the perturbed inputs. Each round times every side back to back (rotating which goes first)
+/// and the ratio reported is the median of the rounds' ratios: load from other processes that drifts
+/// over seconds then cancels within a round instead of deciding the ratio.
 /// </summary>
 public static class AttributionBenchmark
 {
     /// <summary>A benchmarked method, its hand-written counterpart, and the baselines both use (none: zeros).</summary>
-    sealed record Case(string Name, Func<AttributionMethod> Method, Func<Tensor, Tensor, Tensor> Raw, Tensor? Baselines = null, bool TakesTarget = true);
+    sealed record Case(string Name, Func<AttributionMethod> Method, Func<Tensor, Tensor, Tensor> Raw, Tensor? Baselines = null, bool TakesTarget = true,
+        Func<Tensor, Tensor>? HandWritten = null);
 
     public static AttributionBenchmarkResult Run(Tensor images, AttributionBenchmarkConfig config, IProgressSink? progress = null)
     {
@@ -61,9 +68,10 @@ public static class AttributionBenchmark
             new("IntegratedGradients", () => new IntegratedGradients(model, n, IntegrationRule.RiemannMiddle), RawIg(model, n)),
             new("SmoothGrad", () => new NoiseTunnel(new Saliency(model, absolute: false), samples: n, sigmaFraction: 0.15), RawSmoothGrad(model, n)),
             new("GradientShap", () => new GradientShap(model, samples: n), RawIg(model, n)),
-            new("GuidedBackprop", () => new GuidedBackprop(model), (xs, _) => RawGradient(model, xs)),
+            new("GuidedBackprop", () => new GuidedBackprop(model), (xs, _) => RawGradient(model, xs), HandWritten: xs => HandWrittenPasses.GuidedBackprop(model, xs, 3)),
             new("Deconvolution", () => new Deconvolution(model), (xs, _) => RawGradient(model, xs)),
-            new("DeepLift", () => new DeepLift(model), (xs, _) => RawGradient(model, torch.cat(new[] { xs, torch.zeros_like(xs) }))),
+            new("DeepLift", () => new DeepLift(model), (xs, _) => RawGradient(model, torch.cat(new[] { xs, torch.zeros_like(xs) })),
+                HandWritten: xs => HandWrittenPasses.DeepLift(model, xs, torch.zeros_like(xs), 3)),
             new("GradCam", () => new GradCam(model, "act2"), (xs, _) => RawGradient(model, xs)),
             new("Lrp", () => new Lrp(model, LrpComposite.EpsilonPlus()), (xs, _) => RawGradient(model, xs)),
             // The CAM family and layer methods: one forward and backward (the layer's gradient), or K forward passes.
@@ -91,26 +99,34 @@ public static class AttributionBenchmark
         using (var task = progress.Start("bench attribution", cases.Length))
         {
             int done = 0;
-            foreach (var (name, method, raw, baselines, takesTarget) in cases)
+            foreach (var (name, method, raw, baselines, takesTarget, handWritten) in cases)
             {
                 var lib = new List<double>();
                 var rawTimes = new List<double>();
                 var ratios = new List<double>();
+                var handRatios = new List<double>();
                 void Library() { using var a = method().Attribute(x, takesTarget ? target : null, baselines); }
                 void Raw() { using var scope = torch.NewDisposeScope(); raw(x, x); }
+                void Hand() { using var scope = torch.NewDisposeScope(); handWritten!(x); }
                 double Time(Action a) => TimeCalls(a, config.WindowSeconds);
-                Time(Library); // warm-up
-                Time(Raw);
+                var sides = handWritten is null ? new Action[] { Library, Raw } : new Action[] { Library, Raw, Hand };
+                foreach (var side in sides) Time(side); // warm-up
                 for (int r = 0; r < config.Repeats; r++)
                 {
-                    double l, w;
-                    if (r % 2 == 0) { l = Time(Library); w = Time(Raw); }
-                    else { w = Time(Raw); l = Time(Library); }
-                    lib.Add(l);
-                    rawTimes.Add(w);
-                    ratios.Add(l / w);
+                    // Each round times every side once, starting from a different one each round.
+                    var seconds = new double[sides.Length];
+                    for (int k = 0; k < sides.Length; k++)
+                    {
+                        int i = (k + r) % sides.Length;
+                        seconds[i] = Time(sides[i]);
+                    }
+                    lib.Add(seconds[0]);
+                    rawTimes.Add(seconds[1]);
+                    ratios.Add(seconds[0] / seconds[1]);
+                    if (handWritten is not null) handRatios.Add(seconds[0] / seconds[2]);
                 }
-                timings.Add(new MethodTiming(name, Median(lib), Median(rawTimes), b, Median(ratios), lib.Min() / rawTimes.Min()));
+                timings.Add(new MethodTiming(name, Median(lib), Median(rawTimes), b, Median(ratios), lib.Min() / rawTimes.Min(),
+                    handWritten is null ? null : Median(handRatios)));
                 task.Report(++done, name);
             }
         }

@@ -1,0 +1,110 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Workbench.Benchmarks;
+
+/// <summary>
+/// The attribution benchmark's hand-written TorchSharp baselines for methods whose backward pass follows
+/// rules: what a user would write for the small CNN (<see cref="Models.SmallCnn"/>: conv 3×3 - ReLU - max
+/// pool 2 - conv 3×3 - ReLU - max pool 2 - fc - ReLU - fc) without the library, its forward written out with
+/// the model's weights. A method's ratio against these is the library's own cost (hooks, targets,
+/// chunking, checks); its ratio against plain gradients is the cost of its rules. Public so the tests can
+/// check that each computes the library's map: a baseline that computes something else times nothing.
+/// </summary>
+public static class HandWrittenPasses
+{
+    /// <summary>Guided backpropagation: the positive part of the gradient at each ReLU's output, then ReLU's own backward.</summary>
+    public static Tensor GuidedBackprop(nn.Module model, Tensor x, long target)
+    {
+        var w = Weights.Of(model);
+        using var enable = torch.enable_grad();
+        var input = x.detach().requires_grad_(true);
+        var h = PositiveGradient.Apply(F.conv2d(input, w.Conv1, w.Conv1Bias, padding: new long[] { 1, 1 }).relu());
+        h = PositiveGradient.Apply(F.conv2d(F.max_pool2d(h, new long[] { 2, 2 }), w.Conv2, w.Conv2Bias, padding: new long[] { 1, 1 }).relu());
+        h = PositiveGradient.Apply(F.linear(F.max_pool2d(h, new long[] { 2, 2 }).flatten(1), w.Fc1, w.Fc1Bias).relu());
+        var score = F.linear(h, w.Fc2, w.Fc2Bias)[.., target].sum();
+        return autograd.grad(new[] { score }, new[] { input })[0];
+    }
+
+    /// <summary>
+    /// DeepLIFT (rescale rule, Captum's max-pool rule) against <paramref name="baseline"/> [B, ...]: the
+    /// forward of the paired batch [x; x'] keeping what the rules read (pre-activations, the pools'
+    /// winners), then the backward written out layer by layer on both halves, as the library's passes
+    /// run: linear layers by their transposed weights, each ReLU by Δy/Δx, each pool by routing Δ of
+    /// every window to the input's and the baseline's winners. Returns (x − x') ⊙ multipliers.
+    /// </summary>
+    public static Tensor DeepLift(nn.Module model, Tensor x, Tensor baseline, long target)
+    {
+        var w = Weights.Of(model);
+        using var noGrad = torch.no_grad();
+        long n = x.shape[0];
+        var z1 = F.conv2d(torch.cat(new[] { x, baseline }), w.Conv1, w.Conv1Bias, padding: new long[] { 1, 1 });
+        var a1 = z1.relu();
+        var (p1, winners1) = F.max_pool2d_with_indices(a1, new long[] { 2, 2 });
+        var z2 = F.conv2d(p1, w.Conv2, w.Conv2Bias, padding: new long[] { 1, 1 });
+        var a2 = z2.relu();
+        var (p2, winners2) = F.max_pool2d_with_indices(a2, new long[] { 2, 2 });
+        var z3 = F.linear(p2.flatten(1), w.Fc1, w.Fc1Bias);
+        var a3 = z3.relu();
+
+        var g = w.Fc2[target].expand(2 * n, -1); // d score / d a3, both halves
+        g = Rescale(g, z3, a3).matmul(w.Fc1).reshape(p2.shape);
+        g = Rescale(MaxPool(g, p2, winners2, a2), z2, a2);
+        g = F.conv_transpose2d(g, w.Conv2, padding: new long[] { 1, 1 });
+        g = Rescale(MaxPool(g, p1, winners1, a1), z1, a1);
+        g = F.conv_transpose2d(g, w.Conv1, padding: new long[] { 1, 1 });
+        return (x - baseline) * g.narrow(0, 0, n);
+    }
+
+    const double Epsilon = 1e-10;
+
+    /// <summary>g ⊙ Δa/Δz per unit (the ReLU's derivative, the sign of a, where |Δz| ≤ ε), the same multiplier for both halves.</summary>
+    static Tensor Rescale(Tensor g, Tensor z, Tensor a)
+    {
+        long n = z.shape[0] / 2;
+        var dz = z.narrow(0, 0, n) - z.narrow(0, n, n);
+        var da = a.narrow(0, 0, n) - a.narrow(0, n, n);
+        var multiplier = torch.where(dz.abs().gt(Epsilon), da.div_(dz), a.narrow(0, 0, n).sign());
+        return (g.reshape(new[] { 2L }.Concat(multiplier.shape).ToArray()) * multiplier).reshape(g.shape);
+    }
+
+    /// <summary>
+    /// Per window, with m = max(y, y'): g·(m − y') to the input's winner and g·(y − m) to the baseline's;
+    /// a unit's multiplier is what it received over its Δx (its ordinary gradient where |Δx| ≤ ε).
+    /// </summary>
+    static Tensor MaxPool(Tensor g, Tensor pooled, Tensor winners, Tensor input)
+    {
+        long n = input.shape[0] / 2;
+        var y = pooled.narrow(0, 0, n);
+        var yRef = pooled.narrow(0, n, n);
+        var m = torch.maximum(y, yRef);
+        Tensor Route(Tensor values) => torch.zeros_like(input).flatten(2).scatter_add_(2, winners.flatten(2), values.flatten(2)).reshape(input.shape);
+        var routed = Route(g * torch.cat(new[] { m - yRef, y - m }));
+        var dx = input.narrow(0, 0, n) - input.narrow(0, n, n);
+        var multiplier = (routed.narrow(0, 0, n) + routed.narrow(0, n, n)).div_(dx);
+        var halves = new[] { 2L }.Concat(multiplier.shape).ToArray();
+        return torch.where(dx.abs().gt(Epsilon), multiplier, Route(g).reshape(halves)).reshape(input.shape);
+    }
+
+    /// <summary>The small CNN's weights by their parameter names; an error naming what is missing for any other model.</summary>
+    sealed record Weights(Tensor Conv1, Tensor Conv1Bias, Tensor Conv2, Tensor Conv2Bias, Tensor Fc1, Tensor Fc1Bias, Tensor Fc2, Tensor Fc2Bias)
+    {
+        public static Weights Of(nn.Module model)
+        {
+            var p = model.named_parameters().ToDictionary(kv => kv.name, kv => (Tensor)kv.parameter);
+            Tensor Get(string name) => p.TryGetValue(name, out var t) ? t.detach()
+                : throw new ArgumentException($"the hand-written passes are for the small CNN (ModelSpec \"cnn\", no spectral norm or batch norm); the model has no parameter '{name}' (it has {string.Join(", ", p.Keys)}).", nameof(model));
+            return new(Get("conv1.weight"), Get("conv1.bias"), Get("conv2.weight"), Get("conv2.bias"), Get("fc1.weight"), Get("fc1.bias"), Get("fc2.weight"), Get("fc2.bias"));
+        }
+    }
+
+    /// <summary>Identity forward; backward passes only the positive part of the gradient.</summary>
+    sealed class PositiveGradient : autograd.SingleTensorFunction<PositiveGradient>
+    {
+        public override string Name => "PositiveGradient";
+        public static Tensor Apply(Tensor t) => apply(t);
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars) => ((Tensor)vars[0]).detach();
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) => new() { gradOutput.clamp_min(0) };
+    }
+}
