@@ -20,13 +20,15 @@ public sealed class BenchAttributionCommand : CliCommand
         new("ig-steps", "IG steps of the peak-memory measurement", "n", "1000"),
         new("ig-images", "Images of the peak-memory measurement", "n", "256"),
         new("threads", "libtorch threads", "n", "all cores"),
+        new("methods", "Only these methods, comma-separated (e.g. Saliency,DeepLift)", "names", "all"),
         new("json", "Print one JSON object as the last line"),
     ];
 
     public override int Execute(CliArgs args)
     {
         var config = new AttributionBenchmarkConfig(args.GetInt("batch", 64, 1), args.GetInt("steps", 50, 1), args.GetInt("repeats", 3, 1),
-            args.GetInt("ig-steps", 1000, 1), args.GetInt("ig-images", 256, 1), WindowSeconds: args.GetDouble("window", 0.5, 0.01));
+            args.GetInt("ig-steps", 1000, 1), args.GetInt("ig-images", 256, 1), WindowSeconds: args.GetDouble("window", 0.5, 0.01),
+            Methods: args.Get("methods")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
         TorchRuntime.SetThreads(args.GetInt("threads", Environment.ProcessorCount, min: 1));
         using var data = CliProgress.Run(p => Datasets.Load(DatasetName.Mnist, progress: p));
         var result = CliProgress.Run(p => AttributionBenchmark.Run(data.Test.Inputs, config, p));

@@ -7,10 +7,12 @@ using static TorchSharp.torch;
 
 namespace Workbench.Benchmarks;
 
-/// <param name="WindowSeconds">Each timed sample repeats calls until this long has passed. A 24 ms call timed in 0.1 s windows
-/// (4 calls) swung the Saliency ratio between 1.14 and 1.34 at 2 threads on a quiet machine; 0.5 s windows steadied it (2026-12-02).</param>
+/// <param name="WindowSeconds">Each round interleaves the sides' calls until the slowest side has run this long. A 24 ms call timed in
+/// 0.1 s windows (4 calls) swung the Saliency ratio between 1.14 and 1.34 at 2 threads on a quiet machine (2026-12-02).</param>
+/// <param name="WarmupSeconds">Untimed interleaved calls of every side before a method's rounds (.NET's tiered JIT, libtorch's first-call setup).</param>
+/// <param name="Methods">The methods to time, by name (null: all); an unknown name is an error listing the known ones.</param>
 public sealed record AttributionBenchmarkConfig(int Batch = 64, int Steps = 50, int Repeats = 3, int IgMemorySteps = 1000, int IgMemoryImages = 256, int Seed = 0,
-    double WindowSeconds = 0.5);
+    double WindowSeconds = 0.5, IReadOnlyList<string>? Methods = null, double WarmupSeconds = 1);
 
 /// <summary>
 /// One method's timing: median seconds per call of each side, the median of the per-round ratios
@@ -37,9 +39,9 @@ public sealed record AttributionBenchmarkResult(IReadOnlyList<MethodTiming> Meth
 /// (<see cref="HandWrittenPasses"/>), which isolates the library's own cost. Layer and CAM methods stop
 /// the backward pass at their layer while the baseline runs it to the input, so their ratio can be
 /// below 1. Perturbation baselines are the forward passes of the batch alone, so their ratio includes
-/// building the perturbed inputs. Each round times every side back to back (rotating which goes first)
-/// and the ratio reported is the median of the rounds' ratios: load from other processes that drifts
-/// over seconds then cancels within a round instead of deciding the ratio.
+/// building the perturbed inputs. Each round interleaves the sides' calls one by one, and the ratio
+/// reported is the median of the rounds' ratios: load from other processes then falls on every side
+/// alike instead of deciding the ratio.
 /// </summary>
 public static class AttributionBenchmark
 {
@@ -95,6 +97,13 @@ public static class AttributionBenchmark
             new("FeatureAblation", () => new FeatureAblation(model, mask), RawForwards(model, patches)),
             new("KernelShap", () => new KernelShap(model, mask, samples: 64), RawForwards(model, 64)),
         };
+        if (config.Methods is { } names)
+        {
+            var unknown = names.Where(m => !cases.Any(c => c.Name.Equals(m, StringComparison.OrdinalIgnoreCase))).ToList();
+            if (unknown.Count > 0)
+                throw new ArgumentException($"unknown method(s) {string.Join(", ", unknown)}; the benchmark has {string.Join(", ", cases.Select(c => c.Name))}.", nameof(config));
+            cases = cases.Where(c => names.Contains(c.Name, StringComparer.OrdinalIgnoreCase)).ToArray();
+        }
         var timings = new List<MethodTiming>();
         using (var task = progress.Start("bench attribution", cases.Length))
         {
@@ -108,18 +117,11 @@ public static class AttributionBenchmark
                 void Library() { using var a = method().Attribute(x, takesTarget ? target : null, baselines); }
                 void Raw() { using var scope = torch.NewDisposeScope(); raw(x, x); }
                 void Hand() { using var scope = torch.NewDisposeScope(); handWritten!(x); }
-                double Time(Action a) => TimeCalls(a, config.WindowSeconds);
                 var sides = handWritten is null ? new Action[] { Library, Raw } : new Action[] { Library, Raw, Hand };
-                foreach (var side in sides) Time(side); // warm-up
+                TimeInterleaved(sides, config.WarmupSeconds, 0);
                 for (int r = 0; r < config.Repeats; r++)
                 {
-                    // Each round times every side once, starting from a different one each round.
-                    var seconds = new double[sides.Length];
-                    for (int k = 0; k < sides.Length; k++)
-                    {
-                        int i = (k + r) % sides.Length;
-                        seconds[i] = Time(sides[i]);
-                    }
+                    var seconds = TimeInterleaved(sides, config.WindowSeconds, r);
                     lib.Add(seconds[0]);
                     rawTimes.Add(seconds[1]);
                     ratios.Add(seconds[0] / seconds[1]);
@@ -148,13 +150,29 @@ public static class AttributionBenchmark
         return new AttributionBenchmarkResult(timings, full, tenth, baseline);
     }
 
-    /// <summary>Seconds per call; fast calls are repeated until <paramref name="window"/> seconds have passed, so timer noise and transients do not decide a ratio.</summary>
-    static double TimeCalls(Action a, double window)
+    /// <summary>
+    /// Seconds per call of each side, their calls interleaved one by one (the first side rotating from
+    /// call to call) until the slowest side has run for <paramref name="window"/> seconds. Load from other
+    /// processes that comes and goes within a window then falls on every side alike: timing each side for
+    /// its own window let a disturbance of a second or two decide a ratio (Saliency 1.02-1.10 between runs).
+    /// </summary>
+    static double[] TimeInterleaved(Action[] sides, double window, int round)
     {
-        var clock = Stopwatch.StartNew();
+        var spent = new double[sides.Length];
         int calls = 0;
-        do { a(); calls++; } while (clock.Elapsed.TotalSeconds < window);
-        return clock.Elapsed.TotalSeconds / calls;
+        var clock = new Stopwatch();
+        do
+        {
+            for (int k = 0; k < sides.Length; k++)
+            {
+                int i = (k + round + calls) % sides.Length;
+                clock.Restart();
+                sides[i]();
+                spent[i] += clock.Elapsed.TotalSeconds;
+            }
+            calls++;
+        } while (spent.Max() < window);
+        return spent.Select(t => t / calls).ToArray();
     }
 
     static double Median(List<double> xs) { var s = xs.OrderBy(v => v).ToArray(); return s[s.Length / 2]; }
