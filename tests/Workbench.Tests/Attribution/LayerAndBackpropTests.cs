@@ -193,6 +193,24 @@ public class LayerAndBackpropTests
         Assert.True(dl.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Layer_deeplift_at_a_max_pool_sums_to_the_output_change(bool toLayerInput)
+    {
+        // Every path passes the pool, so the contributions of its units (output or input) sum to F(x) − F(x').
+        using var scope = torch.NewDisposeScope();
+        var cnn = Nets.Cnn(35, pool: true);
+        var x = Nets.Inputs(new long[] { 3, 1, 8, 8 }, seed: 36);
+        var b = Nets.Inputs(new long[] { 3, 1, 8, 8 }, seed: 37);
+        var a = new LayerDeepLift(cnn, "pool", attributeToLayerInput: toLayerInput).Attribute(x, 2, b);
+        Assert.Equal(toLayerInput ? new long[] { 3, 6, 8, 8 } : new long[] { 3, 6, 4, 4 }, a.Map.shape);
+        using var noGrad = torch.no_grad();
+        var gap = cnn.call(x)[.., 2] - cnn.call(b)[.., 2];
+        Assert.True((a.Map.flatten(1).sum(1) - gap).abs().max().item<double>() < 1e-10);
+        Assert.True(a.ConvergenceDelta!.abs().max().item<double>() < 1e-10);
+    }
+
     [Fact]
     public void Deeplift_shap_averages_deeplift_over_the_baselines()
     {

@@ -48,13 +48,13 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
             Func<Tensor, Tensor, Tensor> ruled = IsMaxPool(leaf)
                 ? (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => MaxPoolRule(input, output, g))
                 : (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => BothHalves(g, Rescale(leaf, i, o)));
-            // A ruled layer that is also the tapped one gets one hook, rule then tap: TorchSharp keeps a
-            // module's hooks in a dictionary, whose order is not the order they were added once hooks
-            // have been removed, and the tap must see the rule's output (the multiplier from above).
             // The rule reads the pool's input when the backward pass runs; a container may dispose the
             // handle it passed in by then (TorchSharp's Sequential does), so the pool runs on a handle of
             // our own: a view, no copy, which the post-hook receives as the input.
             if (IsMaxPool(leaf)) hooks.AddPre($"{name} (input view)", leaf, input => input.alias());
+            // A ruled layer that is also the tapped one gets one hook, rule then tap: TorchSharp keeps a
+            // module's hooks in a dictionary, whose order is not the order they were added once hooks
+            // have been removed, and the tap must see the rule's output (the multiplier from above).
             if (tapOutput && name == layer)
                 hooks.Add(name, leaf, (input, output) => Tap(ruled(input, output)));
             else
@@ -140,9 +140,9 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
     /// what it received over its own Δx (the ordinary gradient where Δx ≈ 0, where it received
     /// nothing that counts). Then Σ Δx · multiplier = Σ_j g_j Δy_j: summation-to-delta holds.
     /// Routing to the winners is the pool's own backward (<paramref name="pooled"/> still carries its
-    /// node): it holds the indices of the pass that ran, so the rule does not pool again — a max pool
-    /// with indices costs as much as a convolution here, its backward a twentieth of that — and it
-    /// honours any padding, dilation or ceil mode. Routing adds up where windows overlap, as the
+    /// node): it holds the indices of the pass that ran, so the rule does not pool again (a 2×2 max
+    /// pool with indices took 10 ms on [128, 32, 28, 28] here, its backward 0.6 ms, a ReLU 0.3 ms), and
+    /// it honours any padding, dilation or ceil mode. Routing adds up where windows overlap, as the
     /// gradient does (Captum's unpool writes once, which is the same for non-overlapping windows).
     /// </summary>
     static Tensor MaxPoolRule(Tensor input, Tensor pooled, Tensor gradOutput)
