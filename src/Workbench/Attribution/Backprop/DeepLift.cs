@@ -43,15 +43,19 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
         bool tapOutput = layer is not null && !toLayerInput;
         foreach (var (name, leaf) in HookScope.Leaves(module, m => HookScope.IsActivation(m) || IsMaxPool(m)))
         {
-            // The max-pool rule routes through the pool's own backward node, so it keeps the module's
-            // output with its graph (the node holds the winners' indices of the pass that ran).
-            Func<Tensor, Tensor, Tensor> ruled = IsMaxPool(leaf)
-                ? (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => MaxPoolRule(input, output, g))
-                : (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => BothHalves(g, Rescale(leaf, i, o)));
-            // The rule reads the pool's input when the backward pass runs; a container may dispose the
-            // handle it passed in by then (TorchSharp's Sequential does), so the pool runs on a handle of
-            // our own: a view, no copy, which the post-hook receives as the input.
-            if (IsMaxPool(leaf)) hooks.AddPre($"{name} (input view)", leaf, input => input.alias());
+            Func<Tensor, Tensor, Tensor> ruled;
+            if (IsMaxPool(leaf))
+            {
+                // The max-pool rule routes through the pool's own backward node, so it keeps the module's
+                // input and output with their graph (the node holds the winners' indices of the pass that ran).
+                // A container may dispose the input handle it passed in before the backward pass runs
+                // (TorchSharp's Sequential does), so the pool runs on a handle of our own: a view, no copy,
+                // which the post-hook receives as the input.
+                hooks.AddPre($"{name} (input view)", leaf, input => input.alias());
+                ruled = (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => MaxPoolRule(input, output, i, o, g));
+            }
+            else
+                ruled = (input, output) => ModifiedGradient.Replace(input, output, (i, o, g) => BothHalves(g, Rescale(leaf, i, o)));
             // A ruled layer that is also the tapped one gets one hook, rule then tap: TorchSharp keeps a
             // module's hooks in a dictionary, whose order is not the order they were added once hooks
             // have been removed, and the tap must see the rule's output (the multiplier from above).
@@ -145,10 +149,12 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
     /// it honours any padding, dilation or ceil mode. Routing adds up where windows overlap, as the
     /// gradient does (Captum's unpool writes once, which is the same for non-overlapping windows).
     /// </summary>
-    static Tensor MaxPoolRule(Tensor input, Tensor pooled, Tensor gradOutput)
+    /// <param name="input">The pool's input in the graph, and <paramref name="pooled"/> its output: the ends of the routing.</param>
+    /// <param name="inputValue">The input's values, detached (what <see cref="ModifiedGradient"/> hands the rule).</param>
+    /// <param name="output">The output's values, detached.</param>
+    static Tensor MaxPoolRule(Tensor input, Tensor pooled, Tensor inputValue, Tensor output, Tensor gradOutput)
     {
         long n = input.shape[0] / 2;
-        var output = pooled.detach();
         var y = output.narrow(0, 0, n);
         var yRef = output.narrow(0, n, n);
         var m = torch.maximum(y, yRef);
@@ -157,7 +163,7 @@ public sealed class DeepLift(AttributionModel model, bool multiplyByInputs = tru
         Tensor Route(Tensor values) => autograd.grad(new[] { pooled }, new[] { input }, new[] { values }, retain_graph: true)[0];
         var routed = Route(gradOutput * deltaOut);
         var received = routed.narrow(0, 0, n) + routed.narrow(0, n, n);
-        var dx = input.detach().narrow(0, 0, n) - input.detach().narrow(0, n, n);
+        var dx = inputValue.narrow(0, 0, n) - inputValue.narrow(0, n, n);
         var moved = dx.abs().gt(Epsilon);
         var multiplier = received.div_(dx); // not selected where dx ≈ 0 (below)
         // Both halves get the multiplier where Δx moved, their own ordinary gradient elsewhere.
