@@ -18,7 +18,8 @@ public static class TorchRuntime
     /// Loads TorchSharp's native backend once: <see cref="TorchNativeLoader.Preload"/> loads libtorch and
     /// a bridge library this host can load (patched where needed) by absolute path, in every host
     /// (CLI, tests, the .NET Interactive kernel), then TorchSharp initialises on top of them. A load
-    /// failure becomes an error that says what to do.
+    /// failure becomes an error that says what to do. Then <see cref="ConvolutionGuard"/> checks float32
+    /// convolutions against float64 before anything else runs.
     /// </summary>
     public static void EnsureLoaded()
     {
@@ -40,6 +41,7 @@ public static class TorchRuntime
                     $"the workbench; libLibTorchSharp.so and libtorch are looked for beside TorchSharp.dll and in the NuGet " +
                     $"package layout (found: {TorchNativeLoader.LoadedBridge ?? "none"}). Inner error: {e.Message}", e);
             }
+            ConvolutionGuard.VerifyAfterLoad(); // before any caller's convolution: wrong float32 gradients are an error here
             _loaded = true;
         }
     }
@@ -87,6 +89,7 @@ public static class TorchRuntime
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["os"] = RuntimeInformation.OSDescription,
             ["threads"] = torch.get_num_threads().ToString(),
+            ["convolution"] = ConvolutionGuard.Status,
         };
     }
 }

@@ -30,8 +30,11 @@ public sealed record CachedModel(nn.Module<Tensor, Tensor> Model, TrainResult Re
 /// </summary>
 public sealed class ModelCache
 {
-    /// <summary>Bump when a change to the trainer or the models changes what training produces.</summary>
-    public const string CodeVersion = "trainer-1";
+    /// <summary>
+    /// Bump when a change to the trainer or the models changes what training produces. trainer-2: models trained before
+    /// <see cref="Runtime.ConvolutionGuard"/> may carry oneDNN's wrong float32 convolution gradients.
+    /// </summary>
+    public const string CodeVersion = "trainer-2";
 
     public string Directory { get; }
 
